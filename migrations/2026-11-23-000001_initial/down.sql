@@ -1,0 +1,5 @@
+DROP TABLE messages;
+DROP TABLE uploads;
+DROP TABLE rooms;
+DROP TABLE sessions;
+DROP TABLE users;

@@ -1,0 +1,180 @@
+//! Command-line interface: every option is a flag with a `CHAT_*` env var.
+//!
+//! Parsing only; turning these raw values into a checked [`crate::config::Config`]
+//! happens in `config.rs`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "palaver",
+    version,
+    about = "Self-hosted, single-binary real-time chat"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "CHAT_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: SocketAddr,
+
+    /// Directory for the database, uploads and generated secrets.
+    #[arg(long, env = "CHAT_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Database URL; default is the SQLite file `palaver.db` in the data dir.
+    #[arg(long, env = "CHAT_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Log filter in tracing's EnvFilter syntax, e.g. `info` or `palaver=debug`.
+    #[arg(long, env = "CHAT_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// bcrypt cost for new password hashes (4-31; use at least 10 in production).
+    #[arg(long, env = "CHAT_BCRYPT_COST", default_value_t = 12, global = true)]
+    pub bcrypt_cost: u32,
+
+    /// How long a login session lasts, in hours.
+    #[arg(long, env = "CHAT_SESSION_HOURS", default_value_t = 24 * 30, global = true)]
+    pub session_hours: u32,
+
+    /// Longest message body, in characters.
+    #[arg(
+        long,
+        env = "CHAT_MAX_MESSAGE_CHARS",
+        default_value_t = 4000,
+        global = true
+    )]
+    pub max_message_chars: usize,
+
+    /// Failed logins allowed per account in the throttle window before 429.
+    #[arg(
+        long,
+        env = "CHAT_LOGIN_FAILURES_PER_ACCOUNT",
+        default_value_t = 5,
+        global = true
+    )]
+    pub login_failures_per_account: u32,
+
+    /// Failed logins allowed per client IP in the throttle window before 429.
+    #[arg(
+        long,
+        env = "CHAT_LOGIN_FAILURES_PER_IP",
+        default_value_t = 20,
+        global = true
+    )]
+    pub login_failures_per_ip: u32,
+
+    /// Length of the failed-login throttle window, in seconds.
+    #[arg(
+        long,
+        env = "CHAT_LOGIN_WINDOW_SECS",
+        default_value_t = 900,
+        global = true
+    )]
+    pub login_window_secs: u64,
+
+    /// The site's public URL (e.g. https://chat.example.org), used for Origin checks.
+    #[arg(long, env = "CHAT_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Directory whose `static/` and `templates/` override the embedded ones;
+    /// default is the directory holding the executable.
+    #[arg(long, env = "CHAT_ASSETS_DIR", global = true)]
+    pub assets_dir: Option<PathBuf>,
+
+    /// `full`: fsync every write batch before acknowledging it (survives power
+    /// loss). `relaxed`: faster, survives a crash of Palaver but not of the machine.
+    #[arg(long, env = "CHAT_DURABILITY", value_enum, default_value_t = Durability::Full, global = true)]
+    pub durability: Durability,
+}
+
+#[derive(Debug, Clone, Copy, Default, Subcommand)]
+pub enum Command {
+    /// Run the chat server (the default).
+    #[default]
+    Serve,
+    /// Create the data dir and apply pending database migrations, then exit.
+    Migrate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Durability {
+    Full,
+    Relaxed,
+}
+
+impl Cli {
+    /// Parse `std::env::args`. `--help`/`--version` print and give exit 0;
+    /// a usage error prints one line on stderr and gives exit code 2.
+    pub fn parse_or_exit_code() -> Result<Self, ExitCode> {
+        Self::try_parse_from_args(std::env::args_os())
+    }
+
+    pub fn try_parse_from_args<I, T>(args: I) -> Result<Self, ExitCode>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        match Self::try_parse_from(args) {
+            Ok(cli) => Ok(cli),
+            Err(err) if !err.use_stderr() => {
+                // --help and --version: clap's own output, exit 0.
+                let _ = err.print();
+                Err(ExitCode::SUCCESS)
+            }
+            Err(err) => {
+                eprintln!("palaver: {}", one_line(&err.to_string()));
+                Err(ExitCode::from(2))
+            }
+        }
+    }
+}
+
+/// The first line of a clap error, without its `error: ` prefix.
+fn one_line(message: &str) -> String {
+    let first = message.lines().next().unwrap_or("invalid arguments");
+    first.trim_start_matches("error: ").trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_subcommand_means_serve_with_defaults() {
+        let cli = Cli::try_parse_from(["palaver"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(cli.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn options_are_accepted_after_the_subcommand() {
+        let cli = Cli::try_parse_from(["palaver", "migrate", "--data-dir", "/tmp/x"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Migrate)));
+        assert_eq!(cli.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn a_bad_bind_address_is_a_usage_error() {
+        let err = Cli::try_parse_from(["palaver", "--bind", "nonsense"]).unwrap_err();
+        assert!(err.use_stderr());
+        assert!(one_line(&err.to_string()).contains("--bind"));
+    }
+
+    #[test]
+    fn one_line_strips_the_prefix_and_keeps_the_first_line() {
+        assert_eq!(one_line("error: bad thing\n\nUsage: x"), "bad thing");
+    }
+}

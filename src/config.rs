@@ -1,0 +1,172 @@
+//! `Config`: the one checked settings struct, built once from the CLI and
+//! passed into [`crate::Application::build`]. Paths default from `data_dir`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::Cli;
+pub use crate::cli::Durability;
+
+/// bcrypt refuses costs outside this range.
+const BCRYPT_COSTS: std::ops::RangeInclusive<u32> = 4..=31;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub log: String,
+    pub bcrypt_cost: u32,
+    pub session_ttl: Duration,
+    pub max_message_chars: usize,
+    pub login_failures_per_account: u32,
+    pub login_failures_per_ip: u32,
+    pub login_window: Duration,
+    /// `scheme://host[:port]` of the site, without a trailing slash.
+    pub public_origin: Option<String>,
+    pub assets_dir: Option<PathBuf>,
+    pub durability: Durability,
+}
+
+impl Config {
+    pub fn from_cli(cli: &Cli) -> Result<Self, String> {
+        let database_url = cli.database_url.clone().unwrap_or_else(|| {
+            cli.data_dir
+                .join("palaver.db")
+                .to_string_lossy()
+                .into_owned()
+        });
+        let assets_dir = cli.assets_dir.clone().or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|exe| exe.parent().map(PathBuf::from))
+        });
+        let config = Config {
+            bind: cli.bind,
+            data_dir: cli.data_dir.clone(),
+            database_url,
+            log: cli.log.clone(),
+            bcrypt_cost: cli.bcrypt_cost,
+            session_ttl: Duration::from_secs(u64::from(cli.session_hours) * 3600),
+            max_message_chars: cli.max_message_chars,
+            login_failures_per_account: cli.login_failures_per_account,
+            login_failures_per_ip: cli.login_failures_per_ip,
+            login_window: Duration::from_secs(cli.login_window_secs),
+            public_origin: cli.public_url.as_deref().map(parse_origin).transpose()?,
+            assets_dir,
+            durability: cli.durability,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Settings for tests and tools: everything default, data in `data_dir`,
+    /// bound to an ephemeral loopback port, the cheapest bcrypt cost.
+    pub fn for_tests(data_dir: PathBuf) -> Self {
+        #[allow(clippy::expect_used)]
+        let cli = Cli::try_parse_from_args(["palaver"]).expect("defaults parse");
+        let mut config = Config::from_cli(&cli).unwrap_or_else(|_| unreachable!());
+        config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.database_url = data_dir.join("palaver.db").to_string_lossy().into_owned();
+        config.data_dir = data_dir;
+        config.bcrypt_cost = 4;
+        config.assets_dir = None;
+        config.log = "warn".into();
+        config
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if !BCRYPT_COSTS.contains(&self.bcrypt_cost) {
+            return Err(format!(
+                "CHAT_BCRYPT_COST must be between {} and {}, got {}",
+                BCRYPT_COSTS.start(),
+                BCRYPT_COSTS.end(),
+                self.bcrypt_cost
+            ));
+        }
+        if self.session_ttl.is_zero() {
+            return Err("CHAT_SESSION_HOURS must be at least 1".into());
+        }
+        if self.max_message_chars == 0 {
+            return Err("CHAT_MAX_MESSAGE_CHARS must be at least 1".into());
+        }
+        if self.login_window.is_zero() {
+            return Err("CHAT_LOGIN_WINDOW_SECS must be at least 1".into());
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            return Err("CHAT_DATA_DIR must not be empty".into());
+        }
+        if self.database_url.starts_with("postgres") {
+            return Err("PostgreSQL is not supported by this build yet; use a SQLite path".into());
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log)
+            .map_err(|err| format!("CHAT_LOG is not a valid log filter: {err}"))?;
+        Ok(())
+    }
+
+    /// Path of the SQLite database file, with any `sqlite://` prefix removed.
+    pub fn sqlite_path(&self) -> &str {
+        self.database_url
+            .strip_prefix("sqlite://")
+            .unwrap_or(&self.database_url)
+    }
+}
+
+/// `https://chat.example.org/` -> `https://chat.example.org`.
+fn parse_origin(url: &str) -> Result<String, String> {
+    let trimmed = url.trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .ok_or_else(|| {
+            format!("CHAT_PUBLIC_URL must start with http:// or https://, got {url:?}")
+        })?;
+    if rest.is_empty() || rest.contains('/') {
+        return Err(format!(
+            "CHAT_PUBLIC_URL must be scheme://host[:port] with no path, got {url:?}"
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_from(args: &[&str]) -> Result<Config, String> {
+        let cli =
+            Cli::try_parse_from_args(args.iter().copied()).map_err(|_| "usage".to_string())?;
+        Config::from_cli(&cli)
+    }
+
+    #[test]
+    fn the_database_defaults_to_a_file_in_the_data_dir() {
+        let config = config_from(&["palaver", "--data-dir", "/srv/chat"]).unwrap();
+        assert_eq!(config.database_url, "/srv/chat/palaver.db");
+    }
+
+    #[test]
+    fn a_bcrypt_cost_out_of_range_is_refused() {
+        let err = config_from(&["palaver", "--bcrypt-cost", "3"]).unwrap_err();
+        assert!(err.contains("CHAT_BCRYPT_COST"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_log_filter_is_refused() {
+        let err = config_from(&["palaver", "--log", "palaver=loud"]).unwrap_err();
+        assert!(err.contains("CHAT_LOG"), "{err}");
+    }
+
+    #[test]
+    fn public_url_is_reduced_to_an_origin() {
+        let config =
+            config_from(&["palaver", "--public-url", "https://chat.example.org/"]).unwrap();
+        assert_eq!(
+            config.public_origin.as_deref(),
+            Some("https://chat.example.org")
+        );
+        assert!(config_from(&["palaver", "--public-url", "chat.example.org"]).is_err());
+        assert!(config_from(&["palaver", "--public-url", "https://x.org/chat"]).is_err());
+    }
+}

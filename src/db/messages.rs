@@ -1,0 +1,58 @@
+//! Queries on `messages`. Inserts happen only in the writer
+//! (`db::writer`), which owns sequence numbers.
+
+use diesel::prelude::*;
+
+use super::models::{Message, NewMessage};
+use super::schema::{messages, rooms, users};
+use super::Conn;
+
+/// A message with its sender's name, as pages and frames show it.
+#[derive(Debug, Clone, Queryable)]
+pub struct MessageView {
+    pub message: Message,
+    pub user_name: String,
+}
+
+/// The newest `limit` messages of a room, oldest first.
+pub fn latest(conn: &mut Conn, room_id: i32, limit: i64) -> QueryResult<Vec<MessageView>> {
+    let mut rows: Vec<MessageView> = messages::table
+        .inner_join(users::table)
+        .filter(messages::room_id.eq(room_id))
+        .order(messages::seq.desc())
+        .limit(limit)
+        .select((Message::as_select(), users::name))
+        .load(conn)?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// The message a user already sent with this idempotency key, if any.
+pub fn find_by_client_id(
+    conn: &mut Conn,
+    user_id: i32,
+    client_id: &str,
+) -> QueryResult<Option<Message>> {
+    messages::table
+        .filter(messages::user_id.eq(user_id))
+        .filter(messages::client_id.eq(client_id))
+        .select(Message::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Take the room's next sequence number. Only the writer calls this, inside
+/// the transaction that stores the event, so numbers never have gaps.
+pub fn next_seq(conn: &mut Conn, room_id: i32) -> QueryResult<i64> {
+    diesel::update(rooms::table.find(room_id))
+        .set(rooms::last_seq.eq(rooms::last_seq + 1))
+        .returning(rooms::last_seq)
+        .get_result(conn)
+}
+
+pub fn insert(conn: &mut Conn, new: &NewMessage<'_>) -> QueryResult<Message> {
+    diesel::insert_into(messages::table)
+        .values(new)
+        .returning(Message::as_returning())
+        .get_result(conn)
+}

@@ -1,0 +1,91 @@
+//! Rows as Diesel reads them, and the `New*` forms it inserts.
+
+use diesel::prelude::*;
+
+use super::schema::{messages, rooms, sessions, users};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i32,
+    pub name: String,
+    pub name_key: String,
+    pub password_hash: String,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub name: &'a str,
+    pub name_key: &'a str,
+    pub password_hash: &'a str,
+    pub is_admin: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = sessions)]
+pub struct Session {
+    pub id: i32,
+    pub user_id: i32,
+    pub token_hash: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct NewSession<'a> {
+    pub user_id: i32,
+    pub token_hash: &'a str,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = rooms)]
+pub struct Room {
+    pub id: i32,
+    pub name: String,
+    pub name_key: String,
+    pub created_by: Option<i32>,
+    pub created_at: i64,
+    pub last_seq: i64,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = rooms)]
+pub struct NewRoom<'a> {
+    pub name: &'a str,
+    pub name_key: &'a str,
+    pub created_by: Option<i32>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = messages)]
+pub struct Message {
+    pub id: i32,
+    pub room_id: i32,
+    pub seq: i64,
+    pub user_id: i32,
+    pub body: String,
+    pub created_at: i64,
+    pub client_id: Option<String>,
+    pub upload_id: Option<i32>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = messages)]
+pub struct NewMessage<'a> {
+    pub room_id: i32,
+    pub seq: i64,
+    pub user_id: i32,
+    pub body: &'a str,
+    pub created_at: i64,
+    pub client_id: Option<&'a str>,
+    pub upload_id: Option<i32>,
+}

@@ -1,0 +1,146 @@
+//! Palaver: a self-hosted, single-binary real-time chat service.
+//!
+//! [`Application::build`] turns a [`config::Config`] into a bound, ready
+//! server; `main.rs`, the integration tests and the tools all start Palaver
+//! through it. See README.md ("Architecture") for a map of the modules.
+
+pub mod assets;
+pub mod auth;
+pub mod chat;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod state;
+pub mod telemetry;
+pub mod web;
+
+use std::net::{SocketAddr, TcpListener};
+use std::thread::JoinHandle;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{middleware::from_fn, web as aweb, App, HttpServer};
+use anyhow::Context;
+
+use crate::auth::csrf::CsrfKey;
+use crate::auth::throttle::LoginThrottle;
+use crate::config::Config;
+use crate::db::writer::WriterHandle;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Largest form body accepted (a message of 4000 four-byte characters,
+/// url-encoded, fits with room to spare).
+const FORM_LIMIT_BYTES: usize = 64 * 1024;
+
+/// A bound server, ready to run.
+pub struct Application {
+    address: SocketAddr,
+    server: Server,
+    writer_thread: JoinHandle<()>,
+}
+
+impl Application {
+    /// Prepare the data dir and database, start the writer, bind the port.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        db::prepare(&config)?;
+        let pool = db::build_pool(&config)?;
+        let writer_conn = db::SqliteSetup {
+            durability: config.durability,
+        }
+        .open(config.sqlite_path())?;
+        let (writer, writer_thread) = WriterHandle::spawn(writer_conn, Box::new(|_| {}))?;
+        let templates = assets::templates(config.assets_dir.as_deref())?;
+        let static_dir =
+            assets::materialize_static(&config.data_dir, config.assets_dir.as_deref())?;
+        let csrf = CsrfKey::load_or_create(&config.data_dir)?;
+        let cost = config.bcrypt_cost;
+        let dummy_hash = aweb::block(move || auth::password::dummy_hash(cost))
+            .await
+            .context("Failed to prepare the dummy password hash")??;
+
+        let listener = TcpListener::bind(config.bind)
+            .with_context(|| format!("Failed to bind {}", config.bind))?;
+        let address = listener.local_addr()?;
+        let state = aweb::Data::new(AppState {
+            throttle: LoginThrottle::new(
+                config.login_failures_per_account,
+                config.login_failures_per_ip,
+                config.login_window,
+            ),
+            secure_cookies: config
+                .public_origin
+                .as_deref()
+                .is_some_and(|o| o.starts_with("https://")),
+            config,
+            pool,
+            templates,
+            writer,
+            csrf,
+            dummy_hash,
+        });
+
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(
+                    aweb::FormConfig::default()
+                        .limit(FORM_LIMIT_BYTES)
+                        .error_handler(|err, _| {
+                            AppError::bad_request(format!("The form could not be read: {err}"))
+                                .into()
+                        }),
+                )
+                .app_data(
+                    aweb::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
+                )
+                .app_data(aweb::QueryConfig::default().error_handler(|err, _| {
+                    AppError::bad_request(format!("Bad query string: {err}")).into()
+                }))
+                .wrap(web::middleware::error_pages())
+                .wrap(web::middleware::security_headers())
+                .wrap(from_fn(web::middleware::log_requests))
+                .configure(web::routes)
+                .service(
+                    actix_files::Files::new("/static", static_dir.clone())
+                        .use_etag(true)
+                        .use_last_modified(true),
+                )
+                .default_service(aweb::to(web::pages::not_found))
+        })
+        .listen(listener)?
+        .run();
+        Ok(Application {
+            address,
+            server,
+            writer_thread,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// A handle to stop the server (tests use it to restart on the same data).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serve until the server is stopped, then let the writer finish.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.server.await?;
+        // The server's workers (and with them every writer handle) are gone;
+        // the writer drains what it was given and exits.
+        let writer = self.writer_thread;
+        aweb::block(move || writer.join())
+            .await
+            .context("waiting for the writer")?
+            .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,40 @@
+//! `AppState`: what every handler shares, built once by `Application::build`.
+
+use actix_web::web;
+
+use crate::auth::csrf::CsrfKey;
+use crate::auth::throttle::LoginThrottle;
+use crate::config::Config;
+use crate::db::writer::WriterHandle;
+use crate::db::{Conn, DbPool};
+use crate::error::AppError;
+
+pub struct AppState {
+    pub config: Config,
+    pub pool: DbPool,
+    pub templates: tera::Tera,
+    pub writer: WriterHandle,
+    pub csrf: CsrfKey,
+    pub throttle: LoginThrottle,
+    /// bcrypt hash checked for unknown users, at the configured cost.
+    pub dummy_hash: String,
+    /// Cookies get `Secure` and the `__Host-` prefix (site served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    /// Run a query function on a pooled connection on the blocking pool.
+    pub async fn db<F, T, E>(&self, query: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<AppError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            query(&mut conn).map_err(Into::into)
+        })
+        .await?
+    }
+}

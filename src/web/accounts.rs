@@ -1,0 +1,249 @@
+//! `/register`, `/login` and `/logout`: thin handlers over `auth`.
+
+use std::time::Instant;
+
+use actix_web::http::StatusCode;
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::page::{render, safe_next, see_other};
+use crate::auth::{csrf, password, session, CurrentUser, MaybeUser};
+use crate::db;
+use crate::domain::{Password, Username};
+use crate::error::AppError;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct AccountForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    csrf: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// Render the login or register form, with an optional error.
+fn account_page(
+    state: &AppState,
+    req: &HttpRequest,
+    user: Option<&CurrentUser>,
+    template: &str,
+    username: &str,
+    next: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let mut context = tera::Context::new();
+    context.insert("username", username);
+    context.insert("next", safe_next(next));
+    context.insert("error", &error);
+    render(state, req, user, template, context, status)
+}
+
+pub async fn register_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+) -> Result<HttpResponse, AppError> {
+    account_page(
+        &state,
+        &req,
+        user.0.as_ref(),
+        "register.html",
+        "",
+        None,
+        None,
+        StatusCode::OK,
+    )
+}
+
+pub async fn login_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, AppError> {
+    let next = query.next.as_deref();
+    account_page(
+        &state,
+        &req,
+        user.0.as_ref(),
+        "login.html",
+        "",
+        next,
+        None,
+        StatusCode::OK,
+    )
+}
+
+fn check_csrf(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &MaybeUser,
+    form_token: Option<&str>,
+) -> Result<(), AppError> {
+    csrf::check(
+        &state.csrf,
+        req,
+        user.0.as_ref(),
+        form_token,
+        state.secure_cookies,
+        state.config.public_origin.as_deref(),
+    )
+}
+
+pub async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, AppError> {
+    check_csrf(&state, &req, &user, form.csrf.as_deref())?;
+    let fail = |message: &str| {
+        account_page(
+            &state,
+            &req,
+            user.0.as_ref(),
+            "register.html",
+            &form.username,
+            None,
+            Some(message),
+            StatusCode::BAD_REQUEST,
+        )
+    };
+    let name = match Username::parse(&form.username) {
+        Ok(name) => name,
+        Err(message) => return fail(&message),
+    };
+    let password = match Password::parse(&form.password) {
+        Ok(password) => password,
+        Err(message) => return fail(&message),
+    };
+    let hash = password::hash(password, state.config.bcrypt_cost).await?;
+    let created = state
+        .db(move |conn| Ok::<_, AppError>(db::users::create(conn, &name, &hash, false)))
+        .await?;
+    let new_user = match created {
+        Ok(new_user) => new_user,
+        Err(db::users::CreateUserError::NameTaken) => return fail("That username is taken."),
+        Err(db::users::CreateUserError::Db(err)) => return Err(err.into()),
+    };
+    tracing::info!(user = %new_user.name, "registered");
+    start_session(&state, &user, new_user.id, "/").await
+}
+
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, AppError> {
+    check_csrf(&state, &req, &user, form.csrf.as_deref())?;
+    let next = form.next.as_deref();
+    let ip = req.peer_addr().map(|a| a.ip());
+    let fail = |message: &str, status: StatusCode| {
+        account_page(
+            &state,
+            &req,
+            user.0.as_ref(),
+            "login.html",
+            &form.username,
+            next,
+            Some(message),
+            status,
+        )
+    };
+    if let Err(retry_after) = state.throttle.check(&form.username, ip, Instant::now()) {
+        let message = format!("Too many failed attempts. Try again in {retry_after} seconds.");
+        let mut response = fail(&message, StatusCode::TOO_MANY_REQUESTS)?;
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, retry_after.into());
+        return Ok(response);
+    }
+    let name = form.username.clone();
+    let found = state
+        .db(move |conn| db::users::find_by_name(conn, &name))
+        .await?
+        .filter(|u| !u.disabled);
+    let stored_hash = found.as_ref().map(|u| u.password_hash.clone());
+    let matches =
+        password::verify(form.password.clone(), stored_hash, state.dummy_hash.clone()).await;
+    let matched_user = match (matches, found) {
+        (Ok(true), Some(found)) => found,
+        (Err(AppError::BadRequest(message)), _) => return fail(&message, StatusCode::BAD_REQUEST),
+        (Err(err), _) => return Err(err),
+        _ => {
+            state
+                .throttle
+                .record_failure(&form.username, ip, Instant::now());
+            return fail("Wrong username or password.", StatusCode::UNAUTHORIZED);
+        }
+    };
+    state.throttle.record_success(&form.username);
+    tracing::info!(user = %matched_user.name, "logged in");
+    start_session(&state, &user, matched_user.id, safe_next(next)).await
+}
+
+/// Give the browser a brand-new session, ending any it presented before (a
+/// cookie planted before login is never kept), then redirect.
+async fn start_session(
+    state: &AppState,
+    previous: &MaybeUser,
+    user_id: i32,
+    location: &str,
+) -> Result<HttpResponse, AppError> {
+    let token = session::new_token();
+    let hash = session::hash_token(&token);
+    let old_hash = previous.0.as_ref().map(|u| session::hash_token(&u.token));
+    let ttl_ms = i64::try_from(state.config.session_ttl.as_millis()).unwrap_or(i64::MAX);
+    state
+        .db(move |conn| {
+            if let Some(old) = old_hash {
+                db::sessions::delete_by_hash(conn, &old)?;
+            }
+            db::sessions::create(conn, user_id, &hash, ttl_ms)
+        })
+        .await?;
+    let mut response = see_other(location);
+    response
+        .add_cookie(&session::cookie(
+            token,
+            state.config.session_ttl,
+            state.secure_cookies,
+        ))
+        .map_err(|err| AppError::Internal(err.into()))?;
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    csrf: Option<String>,
+}
+
+pub async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+    form: web::Form<LogoutForm>,
+) -> Result<HttpResponse, AppError> {
+    check_csrf(&state, &req, &user, form.csrf.as_deref())?;
+    if let Some(current) = &user.0 {
+        let hash = session::hash_token(&current.token);
+        state
+            .db(move |conn| db::sessions::delete_by_hash(conn, &hash))
+            .await?;
+        tracing::info!(user = %current.name, "logged out");
+    }
+    let mut response = see_other("/");
+    response
+        .add_cookie(&session::removal_cookie(state.secure_cookies))
+        .map_err(|err| AppError::Internal(err.into()))?;
+    Ok(response)
+}

@@ -1,0 +1,33 @@
+//! The HTTP surface: the whole route table in [`routes`], thin handlers in
+//! the submodules, and the helpers they share for rendering pages.
+
+pub mod accounts;
+pub mod middleware;
+pub mod page;
+pub mod pages;
+pub mod rooms;
+
+use actix_web::web;
+
+/// Every route Palaver serves. Static files are mounted by
+/// `Application::build`, since their directory is only known at start-up.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(pages::home))
+        .route("/index.html", web::get().to(pages::index_html))
+        .service(
+            web::resource("/register")
+                .route(web::get().to(accounts::register_form))
+                .route(web::post().to(accounts::register)),
+        )
+        .service(
+            web::resource("/login")
+                .route(web::get().to(accounts::login_form))
+                .route(web::post().to(accounts::login)),
+        )
+        .service(web::resource("/logout").route(web::post().to(accounts::logout)))
+        .service(web::resource("/rooms").route(web::post().to(rooms::create_room)))
+        .service(web::resource("/rooms/{name}").route(web::get().to(rooms::room_page)))
+        .service(
+            web::resource("/rooms/{name}/messages").route(web::post().to(rooms::post_message)),
+        );
+}

@@ -1,0 +1,213 @@
+//! Room pages: `POST /rooms` (create), `GET /rooms/{name}` (latest
+//! messages and the send form), `POST /rooms/{name}/messages` (send).
+//! All of them work without JavaScript.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::page::{login_redirect, render, room_path, see_other};
+use super::pages::home_page;
+use crate::auth::{csrf, session, CurrentUser, MaybeUser};
+use crate::chat;
+use crate::db::{self, messages::MessageView, models::Room};
+use crate::domain::{ClientId, MessageBody, RoomName};
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Messages shown on a room page (SPEC §4.4).
+const ROOM_PAGE_MESSAGES: i64 = 100;
+
+#[derive(Deserialize)]
+pub struct CreateRoomForm {
+    #[serde(default)]
+    name: String,
+    csrf: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct MessageForm {
+    #[serde(default)]
+    body: String,
+    client_id: Option<String>,
+    csrf: Option<String>,
+}
+
+/// A message as the room template shows it.
+#[derive(Serialize)]
+struct MessageItem {
+    id: i32,
+    seq: i64,
+    user: String,
+    body: String,
+    /// RFC 3339, for `<time datetime>`.
+    ts: String,
+    /// Short UTC time for display.
+    time: String,
+}
+
+impl From<MessageView> for MessageItem {
+    fn from(view: MessageView) -> Self {
+        let at =
+            chrono::DateTime::from_timestamp_millis(view.message.created_at).unwrap_or_default();
+        MessageItem {
+            id: view.message.id,
+            seq: view.message.seq,
+            user: view.user_name,
+            body: view.message.body,
+            ts: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            time: at.format("%Y-%m-%d %H:%M").to_string(),
+        }
+    }
+}
+
+fn check_csrf(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &CurrentUser,
+    token: Option<&str>,
+) -> Result<(), AppError> {
+    csrf::check(
+        &state.csrf,
+        req,
+        Some(user),
+        token,
+        state.secure_cookies,
+        state.config.public_origin.as_deref(),
+    )
+}
+
+async fn find_room(state: &AppState, name: String) -> Result<Room, AppError> {
+    state
+        .db(move |conn| db::rooms::find_by_name(conn, &name))
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn create_room(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+    form: web::Form<CreateRoomForm>,
+) -> Result<HttpResponse, AppError> {
+    let Some(current) = user.0.clone() else {
+        return Err(AppError::Unauthorized);
+    };
+    check_csrf(&state, &req, &current, form.csrf.as_deref())?;
+    let fail = |message: String| {
+        let name = form.name.clone();
+        let state = state.clone();
+        let req = req.clone();
+        let user = user.clone();
+        async move {
+            home_page(
+                &state,
+                &req,
+                &user,
+                Some((&message, &name)),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+    };
+    let name = match RoomName::parse(&form.name) {
+        Ok(name) => name,
+        Err(message) => return fail(message).await,
+    };
+    let creator = current.id;
+    let created = state
+        .db(move |conn| Ok::<_, AppError>(db::rooms::create(conn, &name, Some(creator))))
+        .await?;
+    match created {
+        Ok(room) => {
+            tracing::info!(room = %room.name, user = %current.name, "room created");
+            Ok(see_other(&room_path(&room.name)))
+        }
+        Err(db::rooms::CreateRoomError::NameTaken) => {
+            fail("A room with that name already exists.".into()).await
+        }
+        Err(db::rooms::CreateRoomError::Db(err)) => Err(err.into()),
+    }
+}
+
+/// Render a room page; `draft` and `error` come back from a failed send.
+async fn show_room(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &CurrentUser,
+    room: Room,
+    draft: Option<(&str, &str)>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let room_id = room.id;
+    let messages: Vec<MessageItem> = state
+        .db(move |conn| db::messages::latest(conn, room_id, ROOM_PAGE_MESSAGES))
+        .await?
+        .into_iter()
+        .map(MessageItem::from)
+        .collect();
+    let mut context = tera::Context::new();
+    context.insert("room", &room.name);
+    context.insert("room_path", &room_path(&room.name));
+    context.insert("messages", &messages);
+    context.insert("last_seq", &room.last_seq);
+    // A fresh idempotency key per rendered form: submitting the same form
+    // twice (double click, resend after a network error) stores one message.
+    context.insert("client_id", &session::new_token()[..32]);
+    if let Some((body, error)) = draft {
+        context.insert("draft", body);
+        context.insert("error", error);
+    }
+    render(state, req, Some(user), "room.html", context, status)
+}
+
+pub async fn room_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let Some(current) = user.0 else {
+        return Ok(login_redirect(&req));
+    };
+    let room = find_room(&state, name.into_inner()).await?;
+    show_room(&state, &req, &current, room, None, StatusCode::OK).await
+}
+
+pub async fn post_message(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    name: web::Path<String>,
+    form: web::Form<MessageForm>,
+) -> Result<HttpResponse, AppError> {
+    check_csrf(&state, &req, &user, form.csrf.as_deref())?;
+    let room = find_room(&state, name.into_inner()).await?;
+    let body = match MessageBody::parse(&form.body, state.config.max_message_chars) {
+        Ok(body) => body,
+        Err(message) => {
+            return show_room(
+                &state,
+                &req,
+                &user,
+                room,
+                Some((&form.body, &message)),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+    };
+    let client_id = match form
+        .client_id
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(ClientId::parse)
+    {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(message)) => return Err(AppError::BadRequest(message)),
+    };
+    let path = room_path(&room.name);
+    chat::post_message(&state, &user, &room, body, client_id).await?;
+    Ok(see_other(&path))
+}
