@@ -28,22 +28,28 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-/// Render the login or register form, with an optional error.
-fn account_page(
-    state: &AppState,
-    req: &HttpRequest,
-    user: Option<&CurrentUser>,
-    template: &str,
-    username: &str,
-    next: Option<&str>,
-    error: Option<&str>,
+/// What the login and register forms show besides the basics.
+struct AccountView<'a> {
+    template: &'a str,
+    username: &'a str,
+    next: Option<&'a str>,
+    error: Option<&'a str>,
     status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let mut context = tera::Context::new();
-    context.insert("username", username);
-    context.insert("next", safe_next(next));
-    context.insert("error", &error);
-    render(state, req, user, template, context, status)
+}
+
+impl AccountView<'_> {
+    fn render(
+        &self,
+        state: &AppState,
+        req: &HttpRequest,
+        user: Option<&CurrentUser>,
+    ) -> Result<HttpResponse, AppError> {
+        let mut context = tera::Context::new();
+        context.insert("username", self.username);
+        context.insert("next", safe_next(self.next));
+        context.insert("error", &self.error);
+        render(state, req, user, self.template, context, self.status)
+    }
 }
 
 pub async fn register_form(
@@ -51,16 +57,14 @@ pub async fn register_form(
     req: HttpRequest,
     user: MaybeUser,
 ) -> Result<HttpResponse, AppError> {
-    account_page(
-        &state,
-        &req,
-        user.0.as_ref(),
-        "register.html",
-        "",
-        None,
-        None,
-        StatusCode::OK,
-    )
+    AccountView {
+        template: "register.html",
+        username: "",
+        next: None,
+        error: None,
+        status: StatusCode::OK,
+    }
+    .render(&state, &req, user.0.as_ref())
 }
 
 pub async fn login_form(
@@ -70,16 +74,14 @@ pub async fn login_form(
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, AppError> {
     let next = query.next.as_deref();
-    account_page(
-        &state,
-        &req,
-        user.0.as_ref(),
-        "login.html",
-        "",
+    AccountView {
+        template: "login.html",
+        username: "",
         next,
-        None,
-        StatusCode::OK,
-    )
+        error: None,
+        status: StatusCode::OK,
+    }
+    .render(&state, &req, user.0.as_ref())
 }
 
 fn check_csrf(
@@ -106,16 +108,14 @@ pub async fn register(
 ) -> Result<HttpResponse, AppError> {
     check_csrf(&state, &req, &user, form.csrf.as_deref())?;
     let fail = |message: &str| {
-        account_page(
-            &state,
-            &req,
-            user.0.as_ref(),
-            "register.html",
-            &form.username,
-            None,
-            Some(message),
-            StatusCode::BAD_REQUEST,
-        )
+        AccountView {
+            template: "register.html",
+            username: &form.username,
+            next: None,
+            error: Some(message),
+            status: StatusCode::BAD_REQUEST,
+        }
+        .render(&state, &req, user.0.as_ref())
     };
     let name = match Username::parse(&form.username) {
         Ok(name) => name,
@@ -148,16 +148,14 @@ pub async fn login(
     let next = form.next.as_deref();
     let ip = req.peer_addr().map(|a| a.ip());
     let fail = |message: &str, status: StatusCode| {
-        account_page(
-            &state,
-            &req,
-            user.0.as_ref(),
-            "login.html",
-            &form.username,
+        AccountView {
+            template: "login.html",
+            username: &form.username,
             next,
-            Some(message),
+            error: Some(message),
             status,
-        )
+        }
+        .render(&state, &req, user.0.as_ref())
     };
     if let Err(retry_after) = state.throttle.check(&form.username, ip, Instant::now()) {
         let message = format!("Too many failed attempts. Try again in {retry_after} seconds.");

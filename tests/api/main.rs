@@ -1,0 +1,12 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+//! Black-box tests: each starts the real server on port 0 with its own temp
+//! data dir and talks to it over real HTTP. One test binary, one file per
+//! feature.
+
+mod accounts;
+mod cli;
+mod helpers;
+mod persistence;
+mod rooms;
+mod site;
