@@ -173,6 +173,33 @@ mod tests {
         assert!(one_line(&err.to_string()).contains("--bind"));
     }
 
+    /// The README's configuration table lists every option with its flag
+    /// and default, so the documentation cannot drift from the code.
+    #[test]
+    fn the_readme_config_table_matches_the_cli() {
+        use clap::CommandFactory;
+        let readme = include_str!("../README.md");
+        for arg in Cli::command().get_arguments() {
+            let Some(env) = arg.get_env() else { continue };
+            let env = env.to_string_lossy();
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{env}` |")))
+                .unwrap_or_else(|| panic!("README has no row for {env}"));
+            let flag = format!("`--{}`", arg.get_long().unwrap());
+            assert!(row.contains(&flag), "README row for {env} lacks {flag}");
+            for default in arg.get_default_values() {
+                let default = format!("`{}`", default.to_string_lossy());
+                let cells: Vec<&str> = row.split('|').collect();
+                let shown = cells.get(3).copied().unwrap_or_default();
+                assert!(
+                    shown.contains(&default),
+                    "README default for {env} is {shown}, code says {default}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn one_line_strips_the_prefix_and_keeps_the_first_line() {
         assert_eq!(one_line("error: bad thing\n\nUsage: x"), "bad thing");
