@@ -93,6 +93,77 @@ pub struct Cli {
     #[arg(long, env = "CHAT_ASSETS_DIR", global = true)]
     pub assets_dir: Option<PathBuf>,
 
+    /// Seconds between WebSocket pings.
+    #[arg(
+        long,
+        env = "CHAT_WS_HEARTBEAT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub ws_heartbeat_secs: u64,
+
+    /// A WebSocket peer silent this many seconds is dropped.
+    #[arg(
+        long,
+        env = "CHAT_WS_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub ws_timeout_secs: u64,
+
+    /// Largest WebSocket message (after reassembling fragments), in bytes.
+    #[arg(
+        long,
+        env = "CHAT_WS_MAX_MESSAGE_BYTES",
+        default_value_t = 65536,
+        global = true
+    )]
+    pub ws_max_message_bytes: usize,
+
+    /// Frames that may wait for a slow WebSocket client before it is disconnected.
+    #[arg(long, env = "CHAT_WS_QUEUE", default_value_t = 4096, global = true)]
+    pub ws_queue: usize,
+
+    /// Extra origins allowed to open WebSockets (comma-separated, exact match).
+    #[arg(
+        long,
+        env = "CHAT_WS_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub ws_allowed_origins: Vec<String>,
+
+    /// Messages per second each user may send (token bucket refill rate).
+    #[arg(long, env = "CHAT_SEND_RATE", default_value_t = 10, global = true)]
+    pub send_rate: u32,
+
+    /// Messages a user may send in a burst before the rate applies.
+    #[arg(long, env = "CHAT_SEND_BURST", default_value_t = 20, global = true)]
+    pub send_burst: u32,
+
+    /// Open WebSockets allowed per user.
+    #[arg(
+        long,
+        env = "CHAT_MAX_SOCKETS_PER_USER",
+        default_value_t = 32,
+        global = true
+    )]
+    pub max_sockets_per_user: usize,
+
+    /// Open WebSockets allowed per client IP.
+    #[arg(
+        long,
+        env = "CHAT_MAX_CONNECTIONS_PER_IP",
+        default_value_t = 512,
+        global = true
+    )]
+    pub max_connections_per_ip: usize,
+
+    /// Test-only: `/ws` skips authentication and echoes every message, for
+    /// the Autobahn conformance suite (scripts/autobahn.sh). Never in production.
+    #[arg(long, env = "CHAT_CONFORMANCE_ECHO", hide = true, global = true)]
+    pub conformance_echo: bool,
+
     /// `full`: fsync every write batch before acknowledging it (survives power
     /// loss). `relaxed`: faster, survives a crash of Palaver but not of the machine.
     #[arg(long, env = "CHAT_DURABILITY", value_enum, default_value_t = Durability::Full, global = true)]
@@ -181,6 +252,9 @@ mod tests {
         let readme = include_str!("../README.md");
         for arg in Cli::command().get_arguments() {
             let Some(env) = arg.get_env() else { continue };
+            if arg.is_hide_set() {
+                continue;
+            }
             let env = env.to_string_lossy();
             let row = readme
                 .lines()

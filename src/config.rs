@@ -27,6 +27,16 @@ pub struct Config {
     pub public_origin: Option<String>,
     pub assets_dir: Option<PathBuf>,
     pub durability: Durability,
+    pub ws_heartbeat: Duration,
+    pub ws_timeout: Duration,
+    pub ws_max_message_bytes: usize,
+    pub ws_queue: usize,
+    pub ws_allowed_origins: Vec<String>,
+    pub send_rate: u32,
+    pub send_burst: u32,
+    pub max_sockets_per_user: usize,
+    pub max_connections_per_ip: usize,
+    pub conformance_echo: bool,
 }
 
 impl Config {
@@ -53,9 +63,29 @@ impl Config {
             login_failures_per_account: cli.login_failures_per_account,
             login_failures_per_ip: cli.login_failures_per_ip,
             login_window: Duration::from_secs(cli.login_window_secs),
-            public_origin: cli.public_url.as_deref().map(parse_origin).transpose()?,
+            public_origin: cli
+                .public_url
+                .as_deref()
+                .map(parse_origin)
+                .transpose()
+                .map_err(|e| format!("CHAT_PUBLIC_URL {e}"))?,
             assets_dir,
             durability: cli.durability,
+            ws_heartbeat: Duration::from_secs(cli.ws_heartbeat_secs),
+            ws_timeout: Duration::from_secs(cli.ws_timeout_secs),
+            ws_max_message_bytes: cli.ws_max_message_bytes,
+            ws_queue: cli.ws_queue,
+            ws_allowed_origins: cli
+                .ws_allowed_origins
+                .iter()
+                .map(|o| parse_origin(o))
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("CHAT_WS_ALLOWED_ORIGINS: each entry {e}"))?,
+            send_rate: cli.send_rate,
+            send_burst: cli.send_burst,
+            max_sockets_per_user: cli.max_sockets_per_user,
+            max_connections_per_ip: cli.max_connections_per_ip,
+            conformance_echo: cli.conformance_echo,
         };
         config.validate()?;
         Ok(config)
@@ -73,6 +103,9 @@ impl Config {
         config.bcrypt_cost = 4;
         config.assets_dir = None;
         config.log = "warn".into();
+        // Tests send in bursts; the rate limit has tests of its own.
+        config.send_rate = 1000;
+        config.send_burst = 1000;
         config
     }
 
@@ -93,6 +126,30 @@ impl Config {
         }
         if self.login_window.is_zero() {
             return Err("CHAT_LOGIN_WINDOW_SECS must be at least 1".into());
+        }
+        if self.ws_heartbeat.is_zero() || self.ws_timeout <= self.ws_heartbeat {
+            return Err(
+                "CHAT_WS_TIMEOUT_SECS must be longer than CHAT_WS_HEARTBEAT_SECS (and both above 0)"
+                    .into(),
+            );
+        }
+        // A frame must hold the longest message, JSON-escaped, with room to spare.
+        let minimum = self.max_message_chars.saturating_mul(4).min(1024 * 1024);
+        if self.ws_max_message_bytes < minimum {
+            return Err(format!(
+                "CHAT_WS_MAX_MESSAGE_BYTES must be at least {minimum} to carry a message of CHAT_MAX_MESSAGE_CHARS characters"
+            ));
+        }
+        for (name, value) in [
+            ("CHAT_WS_QUEUE", self.ws_queue),
+            ("CHAT_MAX_SOCKETS_PER_USER", self.max_sockets_per_user),
+            ("CHAT_MAX_CONNECTIONS_PER_IP", self.max_connections_per_ip),
+            ("CHAT_SEND_RATE", self.send_rate as usize),
+            ("CHAT_SEND_BURST", self.send_burst as usize),
+        ] {
+            if value == 0 {
+                return Err(format!("{name} must be at least 1"));
+            }
         }
         if self.data_dir.as_os_str().is_empty() {
             return Err("CHAT_DATA_DIR must not be empty".into());
@@ -115,16 +172,15 @@ impl Config {
 
 /// `https://chat.example.org/` -> `https://chat.example.org`.
 fn parse_origin(url: &str) -> Result<String, String> {
+    let url = url.trim();
     let trimmed = url.trim_end_matches('/');
     let rest = trimmed
         .strip_prefix("https://")
         .or_else(|| trimmed.strip_prefix("http://"))
-        .ok_or_else(|| {
-            format!("CHAT_PUBLIC_URL must start with http:// or https://, got {url:?}")
-        })?;
+        .ok_or_else(|| format!("must start with http:// or https://, got {url:?}"))?;
     if rest.is_empty() || rest.contains('/') {
         return Err(format!(
-            "CHAT_PUBLIC_URL must be scheme://host[:port] with no path, got {url:?}"
+            "must be scheme://host[:port] with no path, got {url:?}"
         ));
     }
     Ok(trimmed.to_string())

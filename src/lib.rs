@@ -19,6 +19,7 @@ pub mod web;
 use std::net::{SocketAddr, TcpListener};
 use std::thread::JoinHandle;
 
+use actix::Actor;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{middleware::from_fn, web as aweb, App, HttpServer};
 use anyhow::Context;
@@ -50,7 +51,16 @@ impl Application {
             durability: config.durability,
         }
         .open(config.sqlite_path())?;
-        let (writer, writer_thread) = WriterHandle::spawn(writer_conn, Box::new(|_| {}))?;
+        let chat = chat::server::ChatServer::new(
+            chat::server::ConnectionLimits {
+                per_user: config.max_sockets_per_user,
+                per_ip: config.max_connections_per_ip,
+            },
+            pool.clone(),
+        )
+        .start();
+        let (writer, writer_thread) =
+            WriterHandle::spawn(writer_conn, chat::publish_hook(chat.clone()))?;
         let templates = assets::templates(config.assets_dir.as_deref())?;
         let static_dir =
             assets::materialize_static(&config.data_dir, config.assets_dir.as_deref())?;
@@ -73,10 +83,18 @@ impl Application {
                 .public_origin
                 .as_deref()
                 .is_some_and(|o| o.starts_with("https://")),
+            ws_limits: chat::session::WsLimits {
+                heartbeat: config.ws_heartbeat,
+                timeout: config.ws_timeout,
+                max_message_bytes: config.ws_max_message_bytes,
+                queue: config.ws_queue,
+            },
+            send_limiter: chat::send_limiter(config.send_rate, config.send_burst),
             config,
             pool,
             templates,
             writer,
+            chat,
             csrf,
             dummy_hash,
         });

@@ -2,8 +2,13 @@
 
 use actix_web::web;
 
+use actix::Addr;
+
 use crate::auth::csrf::CsrfKey;
 use crate::auth::throttle::LoginThrottle;
+use crate::chat::server::ChatServer;
+use crate::chat::session::WsLimits;
+use crate::chat::SendLimiter;
 use crate::config::Config;
 use crate::db::writer::WriterHandle;
 use crate::db::{Conn, DbPool};
@@ -14,6 +19,9 @@ pub struct AppState {
     pub pool: DbPool,
     pub templates: tera::Tera,
     pub writer: WriterHandle,
+    pub chat: Addr<ChatServer>,
+    pub ws_limits: WsLimits,
+    pub send_limiter: SendLimiter,
     pub csrf: CsrfKey,
     pub throttle: LoginThrottle,
     /// bcrypt hash checked for unknown users, at the configured cost.

@@ -183,6 +183,8 @@ mod tests {
             name: "alice".into(),
             is_admin: false,
             token: token.into(),
+            expires_at: i64::MAX,
+            via_bearer: false,
         }
     }
 

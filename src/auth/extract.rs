@@ -23,25 +23,38 @@ pub struct CurrentUser {
     /// The raw session token (never stored): binds CSRF tokens, and logout
     /// deletes its hash.
     pub token: String,
+    /// When the session expires (Unix ms): open sockets close then.
+    pub expires_at: i64,
+    /// Authenticated by `Authorization: Bearer` rather than the cookie
+    /// (such requests need no CSRF or Origin check).
+    pub via_bearer: bool,
 }
 
 /// The user, if the request carries a live session.
 #[derive(Debug, Clone)]
 pub struct MaybeUser(pub Option<CurrentUser>);
 
-/// The token this request presents, bearer header first.
-fn presented_token(req: &HttpRequest, secure: bool) -> Option<String> {
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_string());
-    let token = bearer.or_else(|| {
-        req.cookie(session::cookie_name(secure))
-            .map(|c| c.value().to_string())
-    })?;
-    session::is_well_formed(&token).then_some(token)
+/// The token this request presents, and whether it came as a bearer token.
+/// A request with an `Authorization` header is judged by that header alone.
+fn presented_token(req: &HttpRequest, secure: bool) -> Option<(String, bool)> {
+    let (token, via_bearer) = match req.headers().get(header::AUTHORIZATION) {
+        Some(value) => (
+            value
+                .to_str()
+                .ok()?
+                .strip_prefix("Bearer ")?
+                .trim()
+                .to_string(),
+            true,
+        ),
+        None => (
+            req.cookie(session::cookie_name(secure))?
+                .value()
+                .to_string(),
+            false,
+        ),
+    };
+    session::is_well_formed(&token).then_some((token, via_bearer))
 }
 
 impl FromRequest for MaybeUser {
@@ -61,16 +74,18 @@ impl FromRequest for MaybeUser {
                 .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState missing")))?;
             let user = match presented_token(&req, state.secure_cookies) {
                 None => None,
-                Some(token) => {
+                Some((token, via_bearer)) => {
                     let hash = session::hash_token(&token);
                     state
                         .db(move |conn| db::sessions::find_active(conn, &hash))
                         .await?
-                        .map(|(_, user)| CurrentUser {
+                        .map(|(session, user)| CurrentUser {
                             id: user.id,
                             name: user.name,
                             is_admin: user.is_admin,
                             token,
+                            expires_at: session.expires_at,
+                            via_bearer,
                         })
                 }
             };

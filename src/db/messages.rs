@@ -16,9 +16,42 @@ pub struct MessageView {
 
 /// The newest `limit` messages of a room, oldest first.
 pub fn latest(conn: &mut Conn, room_id: i32, limit: i64) -> QueryResult<Vec<MessageView>> {
-    let mut rows: Vec<MessageView> = messages::table
+    before(conn, room_id, None, limit)
+}
+
+/// Messages with `seq > after`, oldest first, at most `limit`.
+pub fn after(
+    conn: &mut Conn,
+    room_id: i32,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<MessageView>> {
+    messages::table
         .inner_join(users::table)
         .filter(messages::room_id.eq(room_id))
+        .filter(messages::seq.gt(after))
+        .order(messages::seq.asc())
+        .limit(limit)
+        .select((Message::as_select(), users::name))
+        .load(conn)
+}
+
+/// The newest `limit` messages with `seq < before` (all, without
+/// `before`), oldest first.
+pub fn before(
+    conn: &mut Conn,
+    room_id: i32,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<MessageView>> {
+    let mut query = messages::table
+        .inner_join(users::table)
+        .filter(messages::room_id.eq(room_id))
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(messages::seq.lt(before));
+    }
+    let mut rows: Vec<MessageView> = query
         .order(messages::seq.desc())
         .limit(limit)
         .select((Message::as_select(), users::name))

@@ -46,3 +46,24 @@ pub fn delete_by_hash(conn: &mut Conn, token_hash: &str) -> QueryResult<usize> {
 pub fn delete_expired(conn: &mut Conn) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::expires_at.le(now_ms()))).execute(conn)
 }
+
+/// Of these token hashes, the ones whose session is still live (not
+/// expired, not deleted, user not disabled).
+pub fn active_hashes(
+    conn: &mut Conn,
+    hashes: &[String],
+) -> QueryResult<std::collections::HashSet<String>> {
+    let mut active = std::collections::HashSet::new();
+    // SQLite limits bound parameters per statement; ask in chunks.
+    for chunk in hashes.chunks(500) {
+        let found: Vec<String> = sessions::table
+            .inner_join(users::table)
+            .filter(sessions::token_hash.eq_any(chunk))
+            .filter(sessions::expires_at.gt(now_ms()))
+            .filter(users::disabled.eq(false))
+            .select(sessions::token_hash)
+            .load(conn)?;
+        active.extend(found);
+    }
+    Ok(active)
+}

@@ -26,11 +26,14 @@ pub const MAX_BATCH: usize = 512;
 /// Jobs that may wait for the writer before senders are slowed down.
 const QUEUE_CAPACITY: usize = 16 * 1024;
 
-/// A message to store.
+/// A message to store. The names travel along so the committed event can
+/// be serialized without another query.
 #[derive(Debug, Clone)]
 pub struct NewMessageJob {
     pub room_id: i32,
+    pub room_name: String,
     pub user_id: i32,
+    pub user_name: String,
     pub body: String,
     pub client_id: Option<String>,
     pub upload_id: Option<i32>,
@@ -41,6 +44,8 @@ pub struct NewMessageJob {
 #[derive(Debug, Clone)]
 pub struct Stored {
     pub message: Message,
+    pub room_name: String,
+    pub user_name: String,
     pub duplicate: bool,
 }
 
@@ -52,6 +57,17 @@ pub enum WriteError {
     Stopped,
 }
 
+impl NewMessageJob {
+    fn stored(&self, message: Message, duplicate: bool) -> Stored {
+        Stored {
+            message,
+            room_name: self.room_name.clone(),
+            user_name: self.user_name.clone(),
+            duplicate,
+        }
+    }
+}
+
 type Reply = oneshot::Sender<Result<Stored, WriteError>>;
 
 struct WriteJob {
@@ -61,7 +77,7 @@ struct WriteJob {
 
 /// Called on the writer thread after each commit with the newly stored
 /// (non-duplicate) events, in commit order.
-pub type CommitHook = Box<dyn FnMut(&[Message]) + Send>;
+pub type CommitHook = Box<dyn FnMut(&[Stored]) + Send>;
 
 /// Cheap to clone; every clone feeds the same writer thread.
 #[derive(Clone)]
@@ -129,11 +145,11 @@ impl Writer {
                     .collect::<Vec<_>>()
             }
         };
-        let fresh: Vec<Message> = results
+        let fresh: Vec<Stored> = results
             .iter()
             .filter_map(|r| r.as_ref().ok())
             .filter(|s| !s.duplicate)
-            .map(|s| s.message.clone())
+            .cloned()
             .collect();
         if !fresh.is_empty() {
             (self.on_commit)(&fresh);
@@ -157,10 +173,7 @@ fn store_all(conn: &mut Conn, jobs: &[&NewMessageJob]) -> diesel::QueryResult<Ve
             // repeat inside the same batch is caught too.
             if let Some(client_id) = job.client_id.as_deref() {
                 if let Some(message) = messages::find_by_client_id(conn, job.user_id, client_id)? {
-                    out.push(Stored {
-                        message,
-                        duplicate: true,
-                    });
+                    out.push(job.stored(message, true));
                     continue;
                 }
             }
@@ -177,10 +190,7 @@ fn store_all(conn: &mut Conn, jobs: &[&NewMessageJob]) -> diesel::QueryResult<Ve
                     upload_id: job.upload_id,
                 },
             )?;
-            out.push(Stored {
-                message,
-                duplicate: false,
-            });
+            out.push(job.stored(message, false));
         }
         Ok(out)
     })

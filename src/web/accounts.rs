@@ -1,12 +1,11 @@
 //! `/register`, `/login` and `/logout`: thin handlers over `auth`.
 
-use std::time::Instant;
-
 use actix_web::http::StatusCode;
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::page::{render, safe_next, see_other};
+use crate::auth::login::{self, LoginError};
 use crate::auth::{csrf, password, session, CurrentUser, MaybeUser};
 use crate::db;
 use crate::domain::{Password, Username};
@@ -157,58 +156,29 @@ pub async fn login(
         }
         .render(&state, &req, user.0.as_ref())
     };
-    if let Err(retry_after) = state.throttle.check(&form.username, ip, Instant::now()) {
-        let message = format!("Too many failed attempts. Try again in {retry_after} seconds.");
-        let mut response = fail(&message, StatusCode::TOO_MANY_REQUESTS)?;
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, retry_after.into());
-        return Ok(response);
-    }
-    let name = form.username.clone();
-    let found = state
-        .db(move |conn| db::users::find_by_name(conn, &name))
-        .await?
-        .filter(|u| !u.disabled);
-    let stored_hash = found.as_ref().map(|u| u.password_hash.clone());
-    let matches =
-        password::verify(form.password.clone(), stored_hash, state.dummy_hash.clone()).await;
-    let matched_user = match (matches, found) {
-        (Ok(true), Some(found)) => found,
-        (Err(AppError::BadRequest(message)), _) => return fail(&message, StatusCode::BAD_REQUEST),
-        (Err(err), _) => return Err(err),
-        _ => {
-            state
-                .throttle
-                .record_failure(&form.username, ip, Instant::now());
-            return fail("Wrong username or password.", StatusCode::UNAUTHORIZED);
+    match login::authenticate(&state, &form.username, &form.password, ip).await {
+        Ok(found) => start_session(&state, &user, found.id, safe_next(next)).await,
+        Err(err @ LoginError::Throttled(retry_after)) => {
+            let mut response = fail(&err.to_string(), StatusCode::TOO_MANY_REQUESTS)?;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after.into());
+            Ok(response)
         }
-    };
-    state.throttle.record_success(&form.username);
-    tracing::info!(user = %matched_user.name, "logged in");
-    start_session(&state, &user, matched_user.id, safe_next(next)).await
+        Err(err @ LoginError::BadCredentials) => fail(&err.to_string(), StatusCode::UNAUTHORIZED),
+        Err(LoginError::BadInput(message)) => fail(&message, StatusCode::BAD_REQUEST),
+        Err(LoginError::Other(err)) => Err(err),
+    }
 }
 
-/// Give the browser a brand-new session, ending any it presented before (a
-/// cookie planted before login is never kept), then redirect.
+/// Give the browser a brand-new session cookie, then redirect.
 async fn start_session(
     state: &AppState,
     previous: &MaybeUser,
     user_id: i32,
     location: &str,
 ) -> Result<HttpResponse, AppError> {
-    let token = session::new_token();
-    let hash = session::hash_token(&token);
-    let old_hash = previous.0.as_ref().map(|u| session::hash_token(&u.token));
-    let ttl_ms = i64::try_from(state.config.session_ttl.as_millis()).unwrap_or(i64::MAX);
-    state
-        .db(move |conn| {
-            if let Some(old) = old_hash {
-                db::sessions::delete_by_hash(conn, &old)?;
-            }
-            db::sessions::create(conn, user_id, &hash, ttl_ms)
-        })
-        .await?;
+    let token = login::start_session(state, previous, user_id).await?;
     let mut response = see_other(location);
     response
         .add_cookie(&session::cookie(
@@ -233,11 +203,7 @@ pub async fn logout(
 ) -> Result<HttpResponse, AppError> {
     check_csrf(&state, &req, &user, form.csrf.as_deref())?;
     if let Some(current) = &user.0 {
-        let hash = session::hash_token(&current.token);
-        state
-            .db(move |conn| db::sessions::delete_by_hash(conn, &hash))
-            .await?;
-        tracing::info!(user = %current.name, "logged out");
+        login::end_session(&state, current).await?;
     }
     let mut response = see_other("/");
     response

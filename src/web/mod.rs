@@ -2,6 +2,7 @@
 //! the submodules, and the helpers they share for rendering pages.
 
 pub mod accounts;
+pub mod api;
 pub mod middleware;
 pub mod page;
 pub mod pages;
@@ -27,7 +28,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/logout").route(web::post().to(accounts::logout)))
         .service(web::resource("/rooms").route(web::post().to(rooms::create_room)))
         .service(web::resource("/rooms/{name}").route(web::get().to(rooms::room_page)))
+        .service(web::resource("/rooms/{name}/messages").route(web::post().to(rooms::post_message)))
+        .route("/ws", web::get().to(crate::chat::session::ws_route))
         .service(
-            web::resource("/rooms/{name}/messages").route(web::post().to(rooms::post_message)),
+            web::scope("/api")
+                .route("/login", web::post().to(api::login))
+                .route("/logout", web::post().to(api::logout))
+                .route("/me", web::get().to(api::me))
+                .service(
+                    web::resource("/rooms")
+                        .route(web::get().to(api::rooms))
+                        .route(web::post().to(api::create_room)),
+                )
+                .service(
+                    web::resource("/rooms/{room}/messages")
+                        .route(web::get().to(api::messages))
+                        .route(web::post().to(api::post_message)),
+                )
+                .route("/online", web::get().to(api::online)),
         );
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::page::{render, room_path};
 use crate::auth::MaybeUser;
-use crate::db;
+use crate::chat;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -16,23 +16,11 @@ const VISITS_COOKIE: &str = "palaver_visits";
 const VISITS_COOKIE_DAYS: i64 = 365;
 
 #[derive(Serialize)]
-pub struct RoomItem {
-    pub name: String,
-    pub path: String,
-    pub message_count: i64,
-}
-
-/// Every room, for the room list.
-pub async fn room_items(state: &AppState) -> Result<Vec<RoomItem>, AppError> {
-    let rooms = state.db(db::rooms::list).await?;
-    Ok(rooms
-        .into_iter()
-        .map(|r| RoomItem {
-            path: room_path(&r.name),
-            name: r.name,
-            message_count: r.message_count,
-        })
-        .collect())
+struct RoomItem {
+    name: String,
+    path: String,
+    message_count: i64,
+    online: usize,
 }
 
 /// The home page, optionally with an error from the create-room form.
@@ -48,8 +36,19 @@ pub async fn home_page(
         .and_then(|c| c.value().parse::<u64>().ok())
         .unwrap_or(0)
         .saturating_add(1);
+    let (rooms, online) = chat::room_list(state).await?;
+    let rooms: Vec<RoomItem> = rooms
+        .into_iter()
+        .map(|r| RoomItem {
+            path: room_path(&r.name),
+            name: r.name,
+            message_count: r.message_count,
+            online: r.online,
+        })
+        .collect();
     let mut context = tera::Context::new();
-    context.insert("rooms", &room_items(state).await?);
+    context.insert("rooms", &rooms);
+    context.insert("online_users", &online.users.len());
     context.insert("visits", &visits);
     if let Some((message, name)) = form_error {
         context.insert("error", message);

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::page::{login_redirect, render, room_path, see_other};
 use super::pages::home_page;
 use crate::auth::{csrf, session, CurrentUser, MaybeUser};
-use crate::chat;
-use crate::db::{self, messages::MessageView, models::Room};
+use crate::chat::{self, RoomRef};
+use crate::db::{self, messages::MessageView};
 use crate::domain::{ClientId, MessageBody, RoomName};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -77,13 +77,6 @@ fn check_csrf(
     )
 }
 
-async fn find_room(state: &AppState, name: String) -> Result<Room, AppError> {
-    state
-        .db(move |conn| db::rooms::find_by_name(conn, &name))
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
 pub async fn create_room(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -94,40 +87,22 @@ pub async fn create_room(
         return Err(AppError::Unauthorized);
     };
     check_csrf(&state, &req, &current, form.csrf.as_deref())?;
-    let fail = |message: String| {
-        let name = form.name.clone();
-        let state = state.clone();
-        let req = req.clone();
-        let user = user.clone();
-        async move {
-            home_page(
-                &state,
-                &req,
-                &user,
-                Some((&message, &name)),
-                StatusCode::BAD_REQUEST,
-            )
-            .await
-        }
+    let refused = match RoomName::parse(&form.name) {
+        Ok(name) => match chat::create_room(&state, &current, name).await {
+            Ok(room) => return Ok(see_other(&room_path(&room.name))),
+            Err(chat::CreateRoomError::Other(err)) => return Err(err),
+            Err(taken @ chat::CreateRoomError::Taken) => taken.to_string(),
+        },
+        Err(message) => message,
     };
-    let name = match RoomName::parse(&form.name) {
-        Ok(name) => name,
-        Err(message) => return fail(message).await,
-    };
-    let creator = current.id;
-    let created = state
-        .db(move |conn| Ok::<_, AppError>(db::rooms::create(conn, &name, Some(creator))))
-        .await?;
-    match created {
-        Ok(room) => {
-            tracing::info!(room = %room.name, user = %current.name, "room created");
-            Ok(see_other(&room_path(&room.name)))
-        }
-        Err(db::rooms::CreateRoomError::NameTaken) => {
-            fail("A room with that name already exists.".into()).await
-        }
-        Err(db::rooms::CreateRoomError::Db(err)) => Err(err.into()),
-    }
+    home_page(
+        &state,
+        &req,
+        &user,
+        Some((&refused, &form.name)),
+        StatusCode::BAD_REQUEST,
+    )
+    .await
 }
 
 /// Render a room page; `draft` and `error` come back from a failed send.
@@ -135,7 +110,7 @@ async fn show_room(
     state: &AppState,
     req: &HttpRequest,
     user: &CurrentUser,
-    room: Room,
+    room: RoomRef,
     draft: Option<(&str, &str)>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
@@ -150,7 +125,7 @@ async fn show_room(
     context.insert("room", &room.name);
     context.insert("room_path", &room_path(&room.name));
     context.insert("messages", &messages);
-    context.insert("last_seq", &room.last_seq);
+    context.insert("last_seq", &messages.last().map_or(0, |m| m.seq));
     // A fresh idempotency key per rendered form: submitting the same form
     // twice (double click, resend after a network error) stores one message.
     context.insert("client_id", &session::new_token()[..32]);
@@ -170,7 +145,7 @@ pub async fn room_page(
     let Some(current) = user.0 else {
         return Ok(login_redirect(&req));
     };
-    let room = find_room(&state, name.into_inner()).await?;
+    let room = chat::find_room(&state, name.into_inner()).await?;
     show_room(&state, &req, &current, room, None, StatusCode::OK).await
 }
 
@@ -182,7 +157,7 @@ pub async fn post_message(
     form: web::Form<MessageForm>,
 ) -> Result<HttpResponse, AppError> {
     check_csrf(&state, &req, &user, form.csrf.as_deref())?;
-    let room = find_room(&state, name.into_inner()).await?;
+    let room = chat::find_room(&state, name.into_inner()).await?;
     let body = match MessageBody::parse(&form.body, state.config.max_message_chars) {
         Ok(body) => body,
         Err(message) => {

@@ -1,0 +1,135 @@
+//! Messages between the actors: sessions → `ChatServer`, the writer →
+//! `ChatServer`, and `ChatServer` → sessions. Named-field structs, one doc
+//! line each.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use actix::prelude::*;
+use bytestring::ByteString;
+use tokio::sync::oneshot;
+
+/// A connected session's id, handed out by the `ChatServer`.
+pub type SessionId = u64;
+
+/// What the `ChatServer` sends a session.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub enum ToSession {
+    /// A stored room event, already serialized; `seq` lets the session
+    /// order it against `history` pages.
+    Event {
+        room_id: i32,
+        seq: i64,
+        frame: ByteString,
+    },
+    /// Any other frame (presence, typing, rooms).
+    Frame(ByteString),
+    /// Close the socket with this code and reason, then stop.
+    Close { code: u16, reason: &'static str },
+}
+
+/// A new WebSocket session wants to be counted and reachable.
+#[derive(Message)]
+#[rtype(result = "Result<SessionId, &'static str>")]
+pub struct Connect {
+    pub session: Recipient<ToSession>,
+    pub user_id: i32,
+    pub user_name: String,
+    /// SHA-256 of the session token, to close this socket on logout.
+    pub token_hash: String,
+    pub ip: Option<IpAddr>,
+}
+
+/// A session has stopped, whatever the reason.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Disconnect {
+    pub session_id: SessionId,
+}
+
+/// Add a session to a room's members; answered once it is a member.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Join {
+    pub session_id: SessionId,
+    pub room_id: i32,
+    pub room_name: String,
+}
+
+/// Remove a session from a room's members.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Leave {
+    pub session_id: SessionId,
+    pub room_id: i32,
+}
+
+/// Tell a room's other members that this session's user is typing.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Typing {
+    pub session_id: SessionId,
+    pub room_id: i32,
+}
+
+/// One stored room event, serialized once for every recipient.
+#[derive(Debug, Clone)]
+pub struct RoomEvent {
+    pub room_id: i32,
+    pub seq: i64,
+    pub frame: ByteString,
+}
+
+/// Events just committed by the writer, in commit order: fan them out.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Publish {
+    pub events: Vec<RoomEvent>,
+}
+
+/// Send this frame to every connected session (e.g. a new room list).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct BroadcastAll {
+    pub frame: ByteString,
+}
+
+/// Which sessions a [`CloseSessions`] ends.
+#[derive(Debug, Clone)]
+pub enum SessionFilter {
+    /// Every socket of one login session (logout).
+    Token { token_hash: String },
+    /// Every socket of one user (password change, disabled account).
+    User { user_id: i32 },
+}
+
+/// Close the matching sockets with 1008 and this reason.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseSessions {
+    pub filter: SessionFilter,
+    pub reason: &'static str,
+}
+
+/// Resolve when the next event is published in this room (long-poll).
+#[derive(Message)]
+#[rtype(result = "oneshot::Receiver<()>")]
+pub struct WaitForEvent {
+    pub room_id: i32,
+}
+
+/// Who is online: for the home page, the room list and `/api/online`.
+#[derive(Message)]
+#[rtype(result = "Online")]
+pub struct GetOnline;
+
+#[derive(Debug, Clone, Default)]
+pub struct Online {
+    /// Open WebSocket connections.
+    pub connections: usize,
+    /// Distinct users with at least one connection, sorted.
+    pub users: Vec<String>,
+    /// Distinct online users per room.
+    pub rooms: HashMap<i32, usize>,
+}

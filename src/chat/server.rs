@@ -1,0 +1,412 @@
+//! `ChatServer`: the one actor per process that owns who is connected,
+//! which rooms they are in, and fan-out. Nothing else mutates this state;
+//! sessions and the writer only send it messages.
+//!
+//! Fan-out sends each session a clone of one serialized frame (a
+//! reference-counted `ByteString`), never a per-recipient copy. Sessions
+//! have bounded mailboxes: a session whose mailbox is full has stopped
+//! draining its socket, so it is dropped from every room at once and told
+//! to close (1008); the others never wait for it, and it can `resume`.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+
+use super::messages::*;
+use super::presence::RoomMembers;
+use super::protocol::ServerFrame;
+use crate::db::{self, DbPool};
+
+/// How often open sockets are checked against the database, so sessions
+/// that were ended elsewhere (CLI, expiry, disabled account) are closed.
+const REVALIDATE_EVERY: Duration = Duration::from_secs(30);
+
+/// Caps on connections, from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    pub per_user: usize,
+    pub per_ip: usize,
+}
+
+struct SessionEntry {
+    recipient: Recipient<ToSession>,
+    user_id: i32,
+    user_name: String,
+    token_hash: String,
+    ip: Option<IpAddr>,
+    rooms: HashSet<i32>,
+}
+
+pub struct ChatServer {
+    sessions: HashMap<SessionId, SessionEntry>,
+    rooms: HashMap<i32, RoomMembers>,
+    per_user: HashMap<i32, usize>,
+    per_ip: HashMap<IpAddr, usize>,
+    waiters: HashMap<i32, Vec<oneshot::Sender<()>>>,
+    next_id: SessionId,
+    limits: ConnectionLimits,
+    pool: DbPool,
+}
+
+impl ChatServer {
+    pub fn new(limits: ConnectionLimits, pool: DbPool) -> Self {
+        ChatServer {
+            sessions: HashMap::new(),
+            rooms: HashMap::new(),
+            per_user: HashMap::new(),
+            per_ip: HashMap::new(),
+            waiters: HashMap::new(),
+            next_id: 1,
+            limits,
+            pool,
+        }
+    }
+
+    /// Send a frame to a session; false if it overflowed or is gone.
+    fn deliver(&self, id: SessionId, message: ToSession) -> bool {
+        match self.sessions.get(&id) {
+            Some(entry) => entry.recipient.try_send(message).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Drop sessions that could not take a frame, and ask them to close.
+    fn drop_overflowed(&mut self, overflowed: Vec<SessionId>) {
+        for id in overflowed {
+            if let Some(entry) = self.sessions.get(&id) {
+                tracing::warn!(session = id, user = %entry.user_name, "outbound queue overflow; disconnecting");
+                entry.recipient.do_send(ToSession::Close {
+                    code: 1008,
+                    reason: "outbound queue overflow: reconnect and resume",
+                });
+            }
+            self.remove_session(id);
+        }
+    }
+
+    fn send_presence(&mut self, room_id: i32) {
+        let Some(room) = self.rooms.get(&room_id) else {
+            return;
+        };
+        let frame = ServerFrame::Presence {
+            room: room.name.clone(),
+            users: room.users(),
+        }
+        .to_text();
+        let overflowed: Vec<SessionId> = room
+            .sessions
+            .iter()
+            .copied()
+            .filter(|&id| !self.deliver(id, ToSession::Frame(frame.clone())))
+            .collect();
+        self.drop_overflowed(overflowed);
+    }
+
+    fn leave_room(&mut self, id: SessionId, room_id: i32) {
+        let Some(entry) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        entry.rooms.remove(&room_id);
+        let user = entry.user_name.clone();
+        let Some(room) = self.rooms.get_mut(&room_id) else {
+            return;
+        };
+        let changed = room.remove(id, &user);
+        if room.is_empty() {
+            self.rooms.remove(&room_id);
+        } else if changed {
+            self.send_presence(room_id);
+        }
+    }
+
+    /// Forget a session everywhere: rooms, counters. Every exit path of a
+    /// session ends here.
+    fn remove_session(&mut self, id: SessionId) {
+        let Some(entry) = self.sessions.get(&id) else {
+            return;
+        };
+        let rooms: Vec<i32> = entry.rooms.iter().copied().collect();
+        for room_id in rooms {
+            self.leave_room(id, room_id);
+        }
+        if let Some(entry) = self.sessions.remove(&id) {
+            decrement(&mut self.per_user, entry.user_id);
+            if let Some(ip) = entry.ip {
+                decrement(&mut self.per_ip, ip);
+            }
+        }
+    }
+
+    /// Close sockets whose login session no longer exists in the database.
+    fn revalidate(&mut self, ctx: &mut Context<Self>) {
+        let hashes: Vec<String> = self
+            .sessions
+            .values()
+            .map(|e| e.token_hash.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        if hashes.is_empty() {
+            return;
+        }
+        let pool = self.pool.clone();
+        let check = actix_web::rt::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            db::sessions::active_hashes(&mut conn, &hashes).map_err(|e| e.to_string())
+        });
+        ctx.spawn(check.into_actor(self).map(|result, server, _| {
+            let active = match result {
+                Ok(Ok(active)) => active,
+                Ok(Err(err)) => {
+                    tracing::warn!(error = %err, "session check failed");
+                    return;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "session check failed");
+                    return;
+                }
+            };
+            for entry in server.sessions.values() {
+                if !active.contains(&entry.token_hash) {
+                    entry.recipient.do_send(ToSession::Close {
+                        code: 1008,
+                        reason: "session ended",
+                    });
+                }
+            }
+        }));
+    }
+}
+
+fn decrement<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: K) {
+    if let Some(count) = map.get_mut(&key) {
+        *count -= 1;
+        if *count == 0 {
+            map.remove(&key);
+        }
+    }
+}
+
+impl Actor for ChatServer {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Room events arrive in bursts from the writer; never refuse them.
+        ctx.set_mailbox_capacity(usize::MAX);
+        ctx.run_interval(REVALIDATE_EVERY, |server, ctx| server.revalidate(ctx));
+    }
+}
+
+impl Handler<Connect> for ChatServer {
+    type Result = Result<SessionId, &'static str>;
+
+    fn handle(&mut self, msg: Connect, _: &mut Context<Self>) -> Self::Result {
+        if self.per_user.get(&msg.user_id).copied().unwrap_or(0) >= self.limits.per_user {
+            return Err("too many connections for this user");
+        }
+        if let Some(ip) = msg.ip {
+            if self.per_ip.get(&ip).copied().unwrap_or(0) >= self.limits.per_ip {
+                return Err("too many connections from this address");
+            }
+            *self.per_ip.entry(ip).or_insert(0) += 1;
+        }
+        *self.per_user.entry(msg.user_id).or_insert(0) += 1;
+        let id = self.next_id;
+        self.next_id += 1;
+        self.sessions.insert(
+            id,
+            SessionEntry {
+                recipient: msg.session,
+                user_id: msg.user_id,
+                user_name: msg.user_name,
+                token_hash: msg.token_hash,
+                ip: msg.ip,
+                rooms: HashSet::new(),
+            },
+        );
+        Ok(id)
+    }
+}
+
+impl Handler<Disconnect> for ChatServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: Disconnect, _: &mut Context<Self>) {
+        self.remove_session(msg.session_id);
+    }
+}
+
+impl Handler<Join> for ChatServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: Join, _: &mut Context<Self>) {
+        let Some(entry) = self.sessions.get_mut(&msg.session_id) else {
+            return;
+        };
+        entry.rooms.insert(msg.room_id);
+        let user = entry.user_name.clone();
+        let room = self
+            .rooms
+            .entry(msg.room_id)
+            .or_insert_with(|| RoomMembers::new(msg.room_name));
+        let changed = room.add(msg.session_id, &user);
+        if changed {
+            self.send_presence(msg.room_id);
+        } else if let Some(room) = self.rooms.get(&msg.room_id) {
+            // Already present (another tab): only the joiner needs the list.
+            let frame = ServerFrame::Presence {
+                room: room.name.clone(),
+                users: room.users(),
+            }
+            .to_text();
+            if !self.deliver(msg.session_id, ToSession::Frame(frame)) {
+                self.drop_overflowed(vec![msg.session_id]);
+            }
+        }
+    }
+}
+
+impl Handler<Leave> for ChatServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: Leave, _: &mut Context<Self>) {
+        self.leave_room(msg.session_id, msg.room_id);
+    }
+}
+
+impl Handler<Typing> for ChatServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: Typing, _: &mut Context<Self>) {
+        let Some(entry) = self.sessions.get(&msg.session_id) else {
+            return;
+        };
+        let Some(room) = self.rooms.get(&msg.room_id) else {
+            return;
+        };
+        if !room.sessions.contains(&msg.session_id) {
+            return;
+        }
+        let frame = ServerFrame::Typing {
+            room: room.name.clone(),
+            user: entry.user_name.clone(),
+        }
+        .to_text();
+        let user_id = entry.user_id;
+        let overflowed: Vec<SessionId> = room
+            .sessions
+            .iter()
+            .copied()
+            .filter(|id| self.sessions.get(id).is_some_and(|e| e.user_id != user_id))
+            .filter(|&id| !self.deliver(id, ToSession::Frame(frame.clone())))
+            .collect();
+        self.drop_overflowed(overflowed);
+    }
+}
+
+impl Handler<Publish> for ChatServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
+        let mut overflowed = Vec::new();
+        for event in msg.events {
+            if let Some(waiters) = self.waiters.remove(&event.room_id) {
+                for waiter in waiters {
+                    let _ = waiter.send(());
+                }
+            }
+            let Some(room) = self.rooms.get(&event.room_id) else {
+                continue;
+            };
+            for &id in &room.sessions {
+                let delivered = self.deliver(
+                    id,
+                    ToSession::Event {
+                        room_id: event.room_id,
+                        seq: event.seq,
+                        frame: event.frame.clone(),
+                    },
+                );
+                if !delivered {
+                    overflowed.push(id);
+                }
+            }
+        }
+        overflowed.sort_unstable();
+        overflowed.dedup();
+        self.drop_overflowed(overflowed);
+    }
+}
+
+impl Handler<BroadcastAll> for ChatServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: BroadcastAll, _: &mut Context<Self>) {
+        let overflowed: Vec<SessionId> = self
+            .sessions
+            .keys()
+            .copied()
+            .filter(|&id| !self.deliver(id, ToSession::Frame(msg.frame.clone())))
+            .collect();
+        self.drop_overflowed(overflowed);
+    }
+}
+
+impl Handler<CloseSessions> for ChatServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: CloseSessions, _: &mut Context<Self>) {
+        for entry in self.sessions.values() {
+            let matches = match &msg.filter {
+                SessionFilter::Token { token_hash } => &entry.token_hash == token_hash,
+                SessionFilter::User { user_id } => entry.user_id == *user_id,
+            };
+            if matches {
+                entry.recipient.do_send(ToSession::Close {
+                    code: 1008,
+                    reason: msg.reason,
+                });
+            }
+        }
+    }
+}
+
+impl Handler<WaitForEvent> for ChatServer {
+    type Result = MessageResult<WaitForEvent>;
+
+    fn handle(&mut self, msg: WaitForEvent, _: &mut Context<Self>) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        let waiters = self.waiters.entry(msg.room_id).or_default();
+        // Forget waiters whose request has gone away.
+        waiters.retain(|w| !w.is_closed());
+        waiters.push(tx);
+        MessageResult(rx)
+    }
+}
+
+impl Handler<GetOnline> for ChatServer {
+    type Result = MessageResult<GetOnline>;
+
+    fn handle(&mut self, _: GetOnline, _: &mut Context<Self>) -> Self::Result {
+        let mut users: Vec<String> = self
+            .sessions
+            .values()
+            .map(|e| e.user_name.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        users.sort();
+        MessageResult(Online {
+            connections: self.sessions.len(),
+            users,
+            rooms: self
+                .rooms
+                .iter()
+                .map(|(id, room)| (*id, room.user_count()))
+                .collect(),
+        })
+    }
+}
