@@ -104,8 +104,8 @@ impl Config {
         config.assets_dir = None;
         config.log = "warn".into();
         // Tests send in bursts; the rate limit has tests of its own.
-        config.send_rate = 1000;
-        config.send_burst = 1000;
+        config.send_rate = 1_000_000;
+        config.send_burst = 1_000_000;
         config
     }
 

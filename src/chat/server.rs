@@ -24,6 +24,11 @@ use crate::db::{self, DbPool};
 /// that were ended elsewhere (CLI, expiry, disabled account) are closed.
 const REVALIDATE_EVERY: Duration = Duration::from_secs(30);
 
+/// Requests that may queue for the `ChatServer` (joins, sends of
+/// presence...) before senders wait; events from the writer use `do_send`
+/// and are never refused.
+const CHAT_SERVER_MAILBOX: usize = 1 << 20;
+
 /// Caps on connections, from the configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
@@ -194,8 +199,7 @@ impl Actor for ChatServer {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        // Room events arrive in bursts from the writer; never refuse them.
-        ctx.set_mailbox_capacity(usize::MAX);
+        ctx.set_mailbox_capacity(CHAT_SERVER_MAILBOX);
         ctx.run_interval(REVALIDATE_EVERY, |server, ctx| server.revalidate(ctx));
     }
 }

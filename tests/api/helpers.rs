@@ -165,3 +165,169 @@ impl TestApp {
         self._dir
     }
 }
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How long a test waits for a frame that should arrive.
+pub const FRAME_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl TestApp {
+    pub fn ws_url(&self) -> String {
+        format!("{}/ws", self.address.replace("http://", "ws://"))
+    }
+
+    /// Register `name` from a fresh client and log in through the API;
+    /// returns the bearer token.
+    pub async fn api_user(&self, name: &str) -> String {
+        let other = new_client();
+        let page = other
+            .get(self.url("/register"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = csrf_in(&page);
+        let res = other
+            .post(self.url("/register"))
+            .form(&[("username", name), ("password", PASSWORD), ("csrf", &csrf)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 303, "register {name}");
+        self.api_login(name).await
+    }
+
+    pub async fn api_login(&self, name: &str) -> String {
+        let res = reqwest::Client::new()
+            .post(self.url("/api/login"))
+            .json(&serde_json::json!({"username": name, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "api login {name}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    /// An API request with a bearer token.
+    pub fn api(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
+    pub async fn api_create_room(&self, token: &str, name: &str) {
+        let res = self
+            .api(reqwest::Method::POST, "/api/rooms", token)
+            .json(&serde_json::json!({ "name": name }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 201, "create room {name}");
+    }
+
+    /// Open `/ws` with a bearer token and wait for the initial `rooms` frame.
+    pub async fn open_ws(&self, token: &str) -> Ws {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = self.ws_url().into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let first = next_frame(&mut ws).await;
+        assert_eq!(first["type"], "rooms", "{first}");
+        ws
+    }
+
+    /// Open `/ws`, join `room` and read the join's `history` and `presence`.
+    pub async fn joined(&self, token: &str, room: &str) -> Ws {
+        let mut ws = self.open_ws(token).await;
+        send_json(&mut ws, serde_json::json!({"type": "join", "room": room})).await;
+        // `presence` (from the chat server) and `history` (from the
+        // database) may arrive in either order.
+        let (mut history, mut presence) = (false, false);
+        while !(history && presence) {
+            match next_frame(&mut ws).await["type"].as_str() {
+                Some("history") => history = true,
+                Some("presence") => presence = true,
+                _ => {}
+            }
+        }
+        ws
+    }
+
+    pub async fn online_connections(&self, token: &str) -> u64 {
+        let res = self
+            .api(reqwest::Method::GET, "/api/online", token)
+            .send()
+            .await
+            .unwrap();
+        let body: serde_json::Value = res.json().await.unwrap();
+        body["connections"].as_u64().unwrap()
+    }
+}
+
+pub async fn send_json(ws: &mut Ws, value: serde_json::Value) {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    ws.send(Message::text(value.to_string())).await.unwrap();
+}
+
+pub async fn send_text(ws: &mut Ws, text: &str) {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    ws.send(Message::text(text)).await.unwrap();
+}
+
+/// The next JSON text frame (pings are answered by tungstenite itself).
+pub async fn next_frame(ws: &mut Ws) -> serde_json::Value {
+    try_next_frame(ws, FRAME_WAIT)
+        .await
+        .expect("a frame within the wait")
+}
+
+/// The next JSON text frame within `wait`, or None.
+pub async fn try_next_frame(ws: &mut Ws, wait: std::time::Duration) -> Option<serde_json::Value> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let next = tokio::time::timeout_at(deadline, ws.next()).await.ok()??;
+        match next {
+            Ok(Message::Text(text)) => return Some(serde_json::from_str(&text).unwrap()),
+            Ok(Message::Close(frame)) => panic!("socket closed: {frame:?}"),
+            Ok(_) => continue,
+            Err(err) => panic!("socket error: {err}"),
+        }
+    }
+}
+
+/// Skip frames until one of `kind` arrives; return it.
+pub async fn expect_type(ws: &mut Ws, kind: &str) -> serde_json::Value {
+    for _ in 0..50 {
+        let frame = next_frame(ws).await;
+        if frame["type"] == kind {
+            return frame;
+        }
+    }
+    panic!("no {kind} frame");
+}
+
+/// Wait for the close frame; return its code.
+pub async fn close_code(ws: &mut Ws) -> Option<u16> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => panic!("no close within 10 s"),
+            Ok(None) => return None,
+            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(_))) => return None,
+        }
+    }
+}

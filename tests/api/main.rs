@@ -5,8 +5,10 @@
 //! feature.
 
 mod accounts;
+mod api;
 mod cli;
 mod helpers;
 mod persistence;
 mod rooms;
 mod site;
+mod ws;
