@@ -19,8 +19,8 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     /// Keeps the temp dir alive as long as any app uses it.
     _dir: Option<Arc<TempDir>>,
-    handle: ServerHandle,
-    task: JoinHandle<anyhow::Result<()>>,
+    /// The in-process server; `None` for a server in another process.
+    running: Option<(ServerHandle, JoinHandle<anyhow::Result<()>>)>,
 }
 
 pub fn test_config(data_dir: &Path) -> Config {
@@ -49,8 +49,7 @@ pub async fn spawn_with(config: Config, dir: Option<Arc<TempDir>>) -> TestApp {
         client: new_client(),
         data_dir,
         _dir: dir,
-        handle,
-        task,
+        running: Some((handle, task)),
     }
 }
 
@@ -86,6 +85,17 @@ pub fn unescape(text: &str) -> String {
 }
 
 impl TestApp {
+    /// Helpers for a server running in another process at `address`.
+    pub fn remote(address: &str) -> Self {
+        TestApp {
+            address: address.to_string(),
+            client: new_client(),
+            data_dir: PathBuf::new(),
+            _dir: None,
+            running: None,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -160,8 +170,10 @@ impl TestApp {
 
     /// Stop the server and wait until its writer has finished.
     pub async fn stop(self) -> Option<Arc<TempDir>> {
-        self.handle.stop(true).await;
-        self.task.await.unwrap().unwrap();
+        if let Some((handle, task)) = self.running {
+            handle.stop(true).await;
+            task.await.unwrap().unwrap();
+        }
         self._dir
     }
 }

@@ -7,6 +7,7 @@
 mod accounts;
 mod api;
 mod cli;
+mod durability;
 mod helpers;
 mod persistence;
 mod rooms;
