@@ -590,3 +590,20 @@ async fn history_pages_backwards_by_seq() {
     assert_eq!(seqs, [3, 4, 5]);
     assert_eq!(page["has_more"], true);
 }
+
+#[actix_web::test]
+async fn a_silent_peer_is_dropped_after_the_heartbeat_timeout() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut config = test_config(dir.path());
+    config.ws_heartbeat = Duration::from_millis(200);
+    config.ws_timeout = Duration::from_millis(700);
+    let app = spawn_with(config, Some(dir)).await;
+    let alice = app.api_user("alice").await;
+    app.api_create_room(&alice, "general").await;
+    // Never read again: tungstenite answers pings only while reading, so
+    // this client goes silent.
+    let _silent = app.joined(&alice, "general").await;
+    assert_eq!(app.online_connections(&alice).await, 1);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(app.online_connections(&alice).await, 0, "the silent peer was not dropped");
+}
