@@ -29,6 +29,11 @@ const REVALIDATE_EVERY: Duration = Duration::from_secs(30);
 /// and are never refused.
 const CHAT_SERVER_MAILBOX: usize = 1 << 20;
 
+/// Presence changes in a room are sent at most this often: a room of a
+/// thousand people joining at once gets a few presence frames, not a
+/// thousand each.
+const PRESENCE_EVERY: Duration = Duration::from_millis(250);
+
 /// Caps on connections, from the configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
@@ -51,6 +56,8 @@ pub struct ChatServer {
     per_user: HashMap<i32, usize>,
     per_ip: HashMap<IpAddr, usize>,
     waiters: HashMap<i32, Vec<oneshot::Sender<()>>>,
+    /// Rooms whose presence changed since the last presence frames.
+    presence_dirty: HashSet<i32>,
     next_id: SessionId,
     limits: ConnectionLimits,
     pool: DbPool,
@@ -64,6 +71,7 @@ impl ChatServer {
             per_user: HashMap::new(),
             per_ip: HashMap::new(),
             waiters: HashMap::new(),
+            presence_dirty: HashSet::new(),
             next_id: 1,
             limits,
             pool,
@@ -89,6 +97,17 @@ impl ChatServer {
                 });
             }
             self.remove_session(id);
+        }
+    }
+
+    /// Note that a room's presence changed; frames go out on the next tick.
+    fn presence_changed(&mut self, room_id: i32) {
+        self.presence_dirty.insert(room_id);
+    }
+
+    fn flush_presence(&mut self) {
+        for room_id in std::mem::take(&mut self.presence_dirty) {
+            self.send_presence(room_id);
         }
     }
 
@@ -123,7 +142,7 @@ impl ChatServer {
         if room.is_empty() {
             self.rooms.remove(&room_id);
         } else if changed {
-            self.send_presence(room_id);
+            self.presence_changed(room_id);
         }
     }
 
@@ -201,6 +220,7 @@ impl Actor for ChatServer {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(CHAT_SERVER_MAILBOX);
         ctx.run_interval(REVALIDATE_EVERY, |server, ctx| server.revalidate(ctx));
+        ctx.run_interval(PRESENCE_EVERY, |server, _| server.flush_presence());
     }
 }
 
@@ -258,7 +278,7 @@ impl Handler<Join> for ChatServer {
             .or_insert_with(|| RoomMembers::new(msg.room_name));
         let changed = room.add(msg.session_id, &user);
         if changed {
-            self.send_presence(msg.room_id);
+            self.presence_changed(msg.room_id);
         } else if let Some(room) = self.rooms.get(&msg.room_id) {
             // Already present (another tab): only the joiner needs the list.
             let frame = ServerFrame::Presence {

@@ -605,5 +605,9 @@ async fn a_silent_peer_is_dropped_after_the_heartbeat_timeout() {
     let _silent = app.joined(&alice, "general").await;
     assert_eq!(app.online_connections(&alice).await, 1);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(app.online_connections(&alice).await, 0, "the silent peer was not dropped");
+    assert_eq!(
+        app.online_connections(&alice).await,
+        0,
+        "the silent peer was not dropped"
+    );
 }
