@@ -101,7 +101,7 @@
 
   // ------------------------------------------------------------ local times
 
-  const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+  const timeFormat = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
   const dayFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
   const yearFormat = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
   const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'medium' });
@@ -215,6 +215,8 @@
       /** user -> timer of their typing notice. */
       this.typing = new Map();
       this.lastTypingSent = 0;
+      /** Users online in this room, from the last `presence`, or null. */
+      this.online = null;
     }
 
     start() {
@@ -238,6 +240,8 @@
 
     setStatus(state, text) {
       this.statusEl.dataset.state = state;
+      // Who is online is only known while connected over the WebSocket.
+      document.getElementById('online-section').classList.toggle('stale', this.mode !== 'ws' || state !== 'connected');
       this.statusEl.title = text;
       this.statusEl.querySelector('.status-text').textContent = text;
     }
@@ -320,7 +324,7 @@
     }
 
     reconnectNow() {
-      if (this.ws) return;
+      if (this.ws || this.signedOut) return;
       this.connect();
     }
 
@@ -390,11 +394,15 @@
             return;
           }
           if (status !== 200 || !data) throw new Error('poll status ' + status);
+          // The server answers again after failing: it may have restarted,
+          // so the WebSocket is worth another try now rather than later.
+          if (this.pollFailures > 0) this.reconnectNow();
           this.pollFailures = 0;
           this.setStatus('connected', 'Connected (long-polling)');
           if (firstRound) {
             firstRound = false;
             this.flushPendingOverApi();
+            this.loadRoomsOverApi();
           }
           this.receive(data.messages || []);
           if (data.has_more) continue;
@@ -420,8 +428,9 @@
           this.receive([data.message]);
           return;
         }
-        if (status === 404 && !(data && data.error)) {
-          // No JSON API on this server: the ordinary form post still works.
+        if (status === 404 || status === 405) {
+          // No JSON API here (or no such room): the ordinary form post
+          // still works, and shows the server's own page if it fails.
           this.nativeSubmit(clientId, item);
           return;
         }
@@ -431,6 +440,13 @@
         // Otherwise (5xx, network): it stays pending and goes again on the
         // next connection, with the same client_id.
       } catch (_) { /* stays pending */ }
+    }
+
+    async loadRoomsOverApi() {
+      try {
+        const { status, data } = await fetchJson('/api/rooms', {});
+        if (status === 200 && data && Array.isArray(data.rooms)) this.renderRooms(data.rooms);
+      } catch (_) { /* the server-rendered list stays */ }
     }
 
     flushPendingOverApi() {
@@ -590,7 +606,10 @@
       this.atStart = true;
       if (!this.list.querySelector('li.message')) return;
       const marker = el('li', 'start muted', 'This is the beginning of # ' + this.room + '.');
+      const heightBefore = this.list.scrollHeight;
+      const topBefore = this.list.scrollTop;
       this.list.insertBefore(marker, this.list.firstChild);
+      this.list.scrollTop = topBefore + (this.list.scrollHeight - heightBefore);
     }
 
     acknowledge(ack) {
@@ -762,7 +781,7 @@
         }
       });
       document.addEventListener('click', (event) => {
-        if (sidebar.classList.contains('open') && !sidebar.contains(event.target) && event.target !== toggle) {
+        if (sidebar.classList.contains('open') && !sidebar.contains(event.target) && !toggle.contains(event.target)) {
           setOpen(false);
         }
       });
@@ -781,15 +800,26 @@
           li.className = 'current';
           link.setAttribute('aria-current', 'page');
         }
-        if (room.online > 0) {
-          const count = el('span', 'count', String(room.online));
-          count.title = room.online + ' online';
-          count.setAttribute('aria-label', room.online + ' online');
-          li.appendChild(count);
-        }
+        li.appendChild(el('span', 'count'));
+        li.dataset.online = String(room.online || 0);
         return li;
       });
       ul.replaceChildren(...items);
+      this.renderRoomCount();
+    }
+
+    /** Online counts beside room names; this room's comes from `presence`. */
+    renderRoomCount() {
+      for (const li of document.querySelectorAll('#room-list li')) {
+        const count = li.querySelector('.count');
+        if (!count) continue;
+        const online = li.classList.contains('current') && this.online !== null
+          ? this.online : Number(li.dataset.online || 0);
+        count.textContent = online > 0 ? String(online) : '';
+        count.title = online + ' online';
+        count.setAttribute('aria-label', online + ' online');
+        count.hidden = online === 0;
+      }
     }
 
     renderPresence(users) {
@@ -803,6 +833,8 @@
         return li;
       });
       ul.replaceChildren(...items);
+      this.online = users.length;
+      this.renderRoomCount();
       document.getElementById('online-count').textContent = String(users.length);
       const counter = document.getElementById('online-counter');
       counter.textContent = users.length + ' online';

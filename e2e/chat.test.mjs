@@ -1,0 +1,374 @@
+// Real-browser end-to-end test: the real server binary, Debian's Chromium,
+// two users in two browser contexts chatting through static/app.js.
+//
+//   cargo build --bin palaver && npm ci --prefix e2e && node --test e2e/chat.test.mjs
+//
+// Environment: PALAVER_BIN (default target/debug/palaver), CHROMIUM
+// (default /usr/bin/chromium), E2E_SHOTS (default target/e2e). Every wait is
+// bounded; the server is killed at the end, pass or fail.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.resolve(ROOT, process.env.PALAVER_BIN || 'target/debug/palaver');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = path.resolve(ROOT, process.env.E2E_SHOTS || 'target/e2e');
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync',
+];
+/** How long one step may wait for the page to show something. */
+const STEP_MS = 15_000;
+const SERVER_START_MS = 30_000;
+const PASSWORD = 'correct horse battery';
+const ROOM = 'e2e-lobby';
+
+const server = { child: null, port: 0, dir: '', log: [] };
+let browser;
+/** name -> {context, page} */
+const users = {};
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function url(p) {
+  return `http://127.0.0.1:${server.port}${p}`;
+}
+
+function serverLog() {
+  return server.log.join('').split('\n').slice(-40).join('\n');
+}
+
+/** Start the binary on the current port and data dir; resolve once it answers. */
+async function startServer() {
+  const child = spawn(BIN, ['serve'], {
+    env: {
+      ...process.env,
+      CHAT_BIND: `127.0.0.1:${server.port}`,
+      CHAT_DATA_DIR: server.dir,
+      CHAT_BCRYPT_COST: '4',
+      // The paging test seeds messages in a burst.
+      CHAT_SEND_RATE: '1000',
+      CHAT_SEND_BURST: '1000',
+      CHAT_LOG: process.env.CHAT_LOG || 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.child = child;
+  child.stdout.on('data', (d) => server.log.push(d.toString()));
+  child.stderr.on('data', (d) => server.log.push(d.toString()));
+  let exited = null;
+  child.on('exit', (code, signal) => { exited = { code, signal }; });
+  const deadline = Date.now() + SERVER_START_MS;
+  while (Date.now() < deadline) {
+    if (exited) {
+      throw new Error(`palaver exited early (${JSON.stringify(exited)}):\n${serverLog()}`);
+    }
+    try {
+      const res = await fetch(url('/'), { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return;
+    } catch (_) { /* not listening yet */ }
+    await sleep(100);
+  }
+  throw new Error(`palaver did not answer within ${SERVER_START_MS} ms:\n${serverLog()}`);
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within 5 s. */
+async function stopServer() {
+  const child = server.child;
+  server.child = null;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await gone;
+  clearTimeout(timer);
+}
+
+process.on('exit', () => {
+  if (server.child) server.child.kill('SIGKILL');
+});
+
+async function newUser(name, viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport, colorScheme: 'light' });
+  context.setDefaultTimeout(STEP_MS);
+  context.setDefaultNavigationTimeout(STEP_MS);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    // Refused connections while the server restarts are expected noise.
+    const network = /WebSocket connection|Failed to load resource|net::ERR_/.test(msg.text());
+    if (msg.type() === 'error' && !network) problems.push(`console error: ${msg.text()}`);
+  });
+  users[name] = { context, page, problems };
+  return users[name];
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+function messageBodies(page) {
+  return page.locator('#messages li.message .body').allTextContents();
+}
+
+/** Mark the document, so a later check can prove no reload happened. */
+async function markDocument(page) {
+  await page.evaluate(() => { window.__e2eMark = 'same-document'; });
+}
+
+async function assertSameDocument(page) {
+  assert.equal(await page.evaluate(() => window.__e2eMark), 'same-document', 'the page was reloaded');
+}
+
+describe('Palaver in a real browser', { timeout: 180_000 }, () => {
+  before(async () => {
+    assert.ok(fs.existsSync(BIN), `no server binary at ${BIN}: run cargo build --bin palaver`);
+    assert.ok(fs.existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install chromium`);
+    fs.mkdirSync(SHOTS, { recursive: true });
+    server.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'palaver-e2e-'));
+    server.port = await freePort();
+    await startServer();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+  });
+
+  after(async () => {
+    if (browser) await browser.close().catch(() => {});
+    await stopServer();
+    if (server.dir) fs.rmSync(server.dir, { recursive: true, force: true });
+  });
+
+  it('registers alice and bob through the real form', async () => {
+    for (const name of ['alice', 'bob']) {
+      const { page } = await newUser(name);
+      await page.goto(url('/register'));
+      await page.fill('input[name="username"]', name);
+      await page.fill('input[name="password"]', PASSWORD);
+      await Promise.all([page.waitForURL(url('/')), page.click('form[action="/register"] button[type="submit"]')]);
+      await page.getByText(`Welcome back, ${name}`).waitFor();
+    }
+  });
+
+  it('alice creates a room with the home page form', async () => {
+    const { page } = users.alice;
+    await page.fill('form[action="/rooms"] input[name="name"]', ROOM);
+    await Promise.all([
+      page.waitForURL(url(`/rooms/${ROOM}`)),
+      page.click('form[action="/rooms"] button[type="submit"]'),
+    ]);
+    await page.locator('h1', { hasText: `# ${ROOM}` }).waitFor();
+  });
+
+  it('bob finds the room on the home page and opens it', async () => {
+    const { page } = users.bob;
+    await page.goto(url('/'));
+    await Promise.all([page.waitForURL(url(`/rooms/${ROOM}`)), page.click(`.room-list a:text("# ${ROOM}")`)]);
+  });
+
+  it('both status dots say connected', async () => {
+    for (const name of ['alice', 'bob']) {
+      const { page } = users[name];
+      await page.locator('#status[data-state="connected"]').waitFor();
+      assert.match(await page.locator('#status .status-text').textContent(), /connected/i);
+      await markDocument(page);
+    }
+  });
+
+  it('each sees the other in the online list', async () => {
+    for (const [name, other] of [['alice', 'bob'], ['bob', 'alice']]) {
+      const { page } = users[name];
+      await page.locator('#online-list li', { hasText: other }).waitFor();
+      await page.locator('#online-counter', { hasText: '2 online' }).waitFor();
+    }
+  });
+
+  it('the room list in the sidebar shows the room', async () => {
+    const { page } = users.bob;
+    const link = page.locator('#room-list li.current a');
+    assert.equal(await link.textContent(), `# ${ROOM}`);
+    assert.equal(await link.getAttribute('href'), `/rooms/${ROOM}`);
+  });
+
+  it('bob sees "alice is typing…" while alice types', async () => {
+    await users.alice.page.locator('#composer textarea').pressSequentially('Hi Bob', { delay: 30 });
+    await users.bob.page.locator('#typing', { hasText: 'alice is typing' }).waitFor();
+  });
+
+  it('alice sends with Enter and bob sees it without reloading', async () => {
+    const alice = users.alice.page;
+    const bob = users.bob.page;
+    await alice.locator('#composer textarea').press('Enter');
+    await alice.locator('#messages li.message:not(.pending)[data-seq] .body', { hasText: 'Hi Bob' }).waitFor();
+    await bob.locator('#messages li.message[data-seq] .body', { hasText: 'Hi Bob' }).waitFor();
+    assert.equal(await alice.locator('#composer textarea').inputValue(), '', 'the composer was cleared');
+    await assertSameDocument(alice);
+    await assertSameDocument(bob);
+  });
+
+  it('bob replies with the Send button and alice sees it without reloading', async () => {
+    const alice = users.alice.page;
+    const bob = users.bob.page;
+    await bob.locator('#composer textarea').fill('Hello Alice!\nTwo lines, <b>not bold</b>');
+    await bob.click('#composer button[type="submit"]');
+    const body = alice.locator('#messages li.message[data-seq] .body', { hasText: 'Hello Alice!' });
+    await body.waitFor();
+    assert.equal(await body.textContent(), 'Hello Alice!\nTwo lines, <b>not bold</b>', 'shown as text');
+    assert.equal(await alice.locator('#messages .body b').count(), 0, 'user text became markup');
+    await assertSameDocument(alice);
+    await assertSameDocument(bob);
+  });
+
+  it('both pages show the same messages once each, in seq order', async () => {
+    for (const name of ['alice', 'bob']) {
+      const { page } = users[name];
+      await page.locator('#messages li.message.pending').waitFor({ state: 'detached' });
+      const seqs = await page.locator('#messages li.message').evaluateAll(
+        (items) => items.map((li) => Number(li.dataset.seq)),
+      );
+      assert.deepEqual(seqs, [1, 2], `${name}'s messages`);
+      assert.deepEqual(await messageBodies(page), ['Hi Bob', 'Hello Alice!\nTwo lines, <b>not bold</b>']);
+      const author = await page.locator('#m1 .author').textContent();
+      assert.equal(author, 'alice');
+    }
+  });
+
+  it('takes screenshots of both browsers and of a 360 px wide phone', async () => {
+    await shot(users.alice.page, 'alice-1280');
+    await shot(users.bob.page, 'bob-1280');
+    const phone = await newUser('phone', { width: 360, height: 740 });
+    // The same account as bob, in a new browser: log in like a person.
+    await phone.page.goto(url(`/rooms/${ROOM}`));
+    await phone.page.fill('input[name="username"]', 'bob');
+    await phone.page.fill('input[name="password"]', PASSWORD);
+    await Promise.all([
+      phone.page.waitForURL(url(`/rooms/${ROOM}`)),
+      phone.page.click('form[action="/login"] button[type="submit"]'),
+    ]);
+    await phone.page.locator('#status[data-state="connected"]').waitFor();
+    const width = await phone.page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 360, `the page is ${width} px wide at 360 px`);
+    await shot(phone.page, 'phone-360');
+    await phone.page.click('#side-toggle');
+    await phone.page.locator('#sidebar.open #online-list li', { hasText: 'alice' }).waitFor();
+    await shot(phone.page, 'phone-360-sidebar');
+    await phone.context.close();
+  });
+
+  it('reconnects after a server restart and resumes without gaps or duplicates', async () => {
+    const alice = users.alice.page;
+    const bob = users.bob.page;
+    await stopServer();
+    await bob.locator('#status:not([data-state="connected"])').waitFor();
+    await shot(bob, 'bob-reconnecting');
+    await startServer();
+    for (const page of [alice, bob]) await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+    await alice.locator('#composer textarea').fill('Back again');
+    await alice.locator('#composer textarea').press('Enter');
+    await bob.locator('#messages li.message[data-seq="3"] .body', { hasText: 'Back again' }).waitFor();
+    assert.deepEqual(await messageBodies(bob), ['Hi Bob', 'Hello Alice!\nTwo lines, <b>not bold</b>', 'Back again']);
+    await assertSameDocument(bob);
+  });
+
+  it('scrolling to the top loads older messages and keeps the reader in place', async () => {
+    const alice = users.alice.page;
+    const bob = users.bob.page;
+    // 130 more messages (seq 4..133) through the JSON API, as alice.
+    const statuses = await alice.evaluate(async (room) => {
+      const out = [];
+      for (let i = 1; i <= 130; i += 1) {
+        const res = await fetch(`/api/rooms/${room}/messages`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ body: `seeded ${i}`, client_id: `seed-${i}` }),
+        });
+        out.push(res.status);
+      }
+      return out;
+    }, ROOM);
+    assert.deepEqual([...new Set(statuses)], [201]);
+    // Bob, live, got every one of them in order.
+    await bob.locator('#m133 .body', { hasText: 'seeded 130' }).waitFor();
+    // A fresh page shows the latest 100 (seq 34..133); scrolling up pages in the rest.
+    await bob.reload();
+    await bob.locator('#status[data-state="connected"]').waitFor();
+    assert.equal(await bob.locator('#messages li.message').first().getAttribute('data-seq'), '34');
+    // Scroll to the top and note where #m34 is, before the page can react.
+    const topBefore = await bob.locator('#messages').evaluate((list) => {
+      list.scrollTop = 0;
+      return document.getElementById('m34').getBoundingClientRect().top;
+    });
+    await bob.locator('#m1').waitFor({ state: 'attached' });
+    await bob.locator('#messages li.start').waitFor({ state: 'attached' });
+    const seqs = await bob.locator('#messages li.message').evaluateAll(
+      (items) => items.map((li) => Number(li.dataset.seq)),
+    );
+    assert.deepEqual(seqs, Array.from({ length: 133 }, (_, i) => i + 1));
+    // The message that was at the top is still where the reader left it.
+    const topAfter = await bob.locator('#m34').evaluate((li) => li.getBoundingClientRect().top);
+    assert.ok(Math.abs(topAfter - topBefore) < 5, `#m34 moved from ${topBefore} to ${topAfter}`);
+    await shot(bob, 'bob-history');
+  });
+
+  it('falls back to long-polling when WebSockets cannot connect', async () => {
+    const poller = await newUser('carol');
+    // Every WebSocket this browser opens is closed at once, like a proxy
+    // that refuses upgrades.
+    await poller.context.routeWebSocket(/\/ws$/, (ws) => ws.close({ code: 1011 }));
+    await poller.page.goto(url('/register'));
+    await poller.page.fill('input[name="username"]', 'carol');
+    await poller.page.fill('input[name="password"]', PASSWORD);
+    await Promise.all([poller.page.waitForURL(url('/')), poller.page.click('form[action="/register"] button[type="submit"]')]);
+    await poller.page.goto(url(`/rooms/${ROOM}`));
+    const page = poller.page;
+    await page.locator('#status[data-state="connected"] .status-text', { hasText: 'long-polling' })
+      .waitFor({ timeout: 30_000 });
+    await markDocument(page);
+    // Receiving: alice (WebSocket) -> carol (long-poll).
+    await users.alice.page.locator('#composer textarea').fill('Can you hear me, Carol?');
+    await users.alice.page.locator('#composer textarea').press('Enter');
+    await page.locator('#messages li.message[data-seq] .body', { hasText: 'Can you hear me, Carol?' }).waitFor();
+    // Sending: carol (JSON API) -> alice (WebSocket).
+    await page.locator('#composer textarea').fill('Loud and clear');
+    await page.locator('#composer textarea').press('Enter');
+    await users.alice.page.locator('#messages li.message[data-seq] .body', { hasText: 'Loud and clear' }).waitFor();
+    await page.locator('#messages li.message:not(.pending) .body', { hasText: 'Loud and clear' }).waitFor();
+    await assertSameDocument(page);
+    await shot(page, 'carol-long-polling');
+    await poller.context.close();
+  });
+
+  it('the home page offers to continue in the last room', async () => {
+    const { page } = users.alice;
+    await page.goto(url('/'));
+    const link = page.locator('#continue a');
+    await link.waitFor();
+    assert.equal(await link.textContent(), `# ${ROOM}`);
+    assert.equal(await link.getAttribute('href'), `/rooms/${ROOM}`);
+  });
+
+  it('no page logged a script error', () => {
+    for (const [name, { problems }] of Object.entries(users)) {
+      assert.deepEqual(problems, [], `${name}'s browser`);
+    }
+  });
+});
