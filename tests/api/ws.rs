@@ -611,3 +611,14 @@ async fn a_silent_peer_is_dropped_after_the_heartbeat_timeout() {
         "the silent peer was not dropped"
     );
 }
+
+#[actix_web::test]
+async fn the_home_page_shows_online_counts() {
+    let app = spawn_app().await;
+    let alice = app.api_user("alice").await;
+    app.api_create_room(&alice, "general").await;
+    let _a = app.joined(&alice, "general").await;
+    let home = app.get_text("/").await;
+    assert!(home.contains("1 online</span></h2>"), "{home}");
+    assert!(home.contains("0 messages · 1 online"), "{home}");
+}
