@@ -315,7 +315,7 @@ describe('Palaver in a real browser', { timeout: 180_000 }, () => {
     // Scroll to the top and note where #m34 is, before the page can react.
     const topBefore = await bob.locator('#messages').evaluate((list) => {
       list.scrollTop = 0;
-      return document.getElementById('m34').getBoundingClientRect().top;
+      return document.querySelector('#m34 .body').getBoundingClientRect().top;
     });
     await bob.locator('#m1').waitFor({ state: 'attached' });
     await bob.locator('#messages li.start').waitFor({ state: 'attached' });
@@ -323,8 +323,8 @@ describe('Palaver in a real browser', { timeout: 180_000 }, () => {
       (items) => items.map((li) => Number(li.dataset.seq)),
     );
     assert.deepEqual(seqs, Array.from({ length: 133 }, (_, i) => i + 1));
-    // The message that was at the top is still where the reader left it.
-    const topAfter = await bob.locator('#m34').evaluate((li) => li.getBoundingClientRect().top);
+    // The text that was at the top is still where the reader left it.
+    const topAfter = await bob.locator('#m34 .body').evaluate((body) => body.getBoundingClientRect().top);
     assert.ok(Math.abs(topAfter - topBefore) < 5, `#m34 moved from ${topBefore} to ${topAfter}`);
     await shot(bob, 'bob-history');
   });
@@ -364,6 +364,15 @@ describe('Palaver in a real browser', { timeout: 180_000 }, () => {
     await link.waitFor();
     assert.equal(await link.textContent(), `# ${ROOM}`);
     assert.equal(await link.getAttribute('href'), `/rooms/${ROOM}`);
+    await shot(page, 'alice-home');
+  });
+
+  it('the room page also reads well in dark mode', async () => {
+    const { page } = users.bob;
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.locator('#status[data-state="connected"]').waitFor();
+    await shot(page, 'bob-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
   });
 
   it('no page logged a script error', () => {

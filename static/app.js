@@ -24,6 +24,8 @@
   const HISTORY_TRIGGER_PX = 150;
   /** A history request unanswered this long (ms) may be sent again. */
   const PAGING_GIVE_UP_MS = 10000;
+  /** Messages by one author this close together (ms) are shown as one group. */
+  const GROUP_WITHIN_MS = 5 * 60 * 1000;
   /** Within this distance of the bottom (px) the list follows new messages. */
   const STICK_TO_BOTTOM_PX = 60;
   /** WebSocket attempts that fail in a row before long-polling starts. */
@@ -224,14 +226,23 @@
       for (const li of this.list.querySelectorAll('li.message[data-seq]')) {
         this.lastSeq = Math.max(this.lastSeq, Number(li.dataset.seq));
         this.markMine(li);
+        this.group(li);
       }
       this.list.style.overflowAnchor = 'none';
       this.scrollToBottom();
       this.bindComposer();
       this.bindScrolling();
       this.bindSidebar();
-      window.addEventListener('online', () => this.reconnectNow());
+      window.addEventListener('online', () => {
+        if (this.ws && this.ws.readyState === WebSocket.OPEN) this.setStatus('connected', 'Connected');
+        else this.reconnectNow();
+      });
       window.addEventListener('offline', () => this.setStatus('offline', 'Offline'));
+      // A phone that slept may have been disconnected: reconnect as soon as
+      // the page is looked at again rather than when the backoff says.
+      document.addEventListener('visibilitychange', () => {
+        if (document.visibilityState === 'visible') this.reconnectNow();
+      });
       this.statusEl.hidden = false;
       this.connect();
     }
@@ -497,6 +508,20 @@
       }
     }
 
+    /**
+     * A message right after one by the same author, within a few minutes,
+     * continues that group: its name and time are only read out, not shown.
+     */
+    group(li) {
+      if (!li || !li.classList.contains('message')) return;
+      const prev = li.previousElementSibling;
+      const author = (node) => node.querySelector('.author').textContent;
+      const at = (node) => Date.parse(node.querySelector('time').getAttribute('datetime'));
+      const continues = !!prev && prev.classList.contains('message') &&
+        author(prev) === author(li) && Math.abs(at(li) - at(prev)) < GROUP_WITHIN_MS;
+      li.classList.toggle('cont', continues);
+    }
+
     /** Put a confirmed message in seq order, before any pending ones. */
     place(li) {
       const seq = Number(li.dataset.seq);
@@ -508,7 +533,26 @@
         if (Number(node.dataset.seq) < seq) break;
         before = node;
       }
+      if (li.parentNode === this.list && li.nextElementSibling === before) {
+        this.group(li);
+        return;
+      }
+      const oldNext = li.parentNode === this.list ? li.nextElementSibling : null;
       this.list.insertBefore(li, before);
+      this.group(li);
+      this.group(li.nextElementSibling);
+      this.group(oldNext);
+    }
+
+    /**
+     * Note where the oldest message's text is; the returned function scrolls
+     * so it is there again after older content was added above it.
+     */
+    keepPlace() {
+      const first = this.list.querySelector('li.message .body');
+      if (!first) return () => {};
+      const top = first.getBoundingClientRect().top;
+      return () => { this.list.scrollTop += first.getBoundingClientRect().top - top; };
     }
 
     oldestSeq() {
@@ -534,8 +578,7 @@
       if (!messages.length) return;
       const follow = this.nearBottom();
       const oldestBefore = this.oldestSeq();
-      const heightBefore = this.list.scrollHeight;
-      const topBefore = this.list.scrollTop;
+      const keep = this.keepPlace();
       let older = false;
       let newer = false;
       let mine = false;
@@ -573,7 +616,7 @@
       const empty = this.list.querySelector('li.empty');
       if (empty && this.list.querySelector('li.message')) empty.remove();
       if (older && !newer) {
-        this.list.scrollTop = topBefore + (this.list.scrollHeight - heightBefore);
+        keep();
       } else if (follow || mine) {
         this.scrollToBottom();
       } else if (newer) {
@@ -606,10 +649,9 @@
       this.atStart = true;
       if (!this.list.querySelector('li.message')) return;
       const marker = el('li', 'start muted', 'This is the beginning of # ' + this.room + '.');
-      const heightBefore = this.list.scrollHeight;
-      const topBefore = this.list.scrollTop;
+      const keep = this.keepPlace();
       this.list.insertBefore(marker, this.list.firstChild);
-      this.list.scrollTop = topBefore + (this.list.scrollHeight - heightBefore);
+      keep();
     }
 
     acknowledge(ack) {
@@ -726,6 +768,7 @@
       const empty = this.list.querySelector('li.empty');
       if (empty) empty.remove();
       this.list.appendChild(li);
+      this.group(li);
       const item = { body, li };
       this.pending.set(clientId, item);
       this.textarea.value = '';
