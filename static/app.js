@@ -281,9 +281,6 @@
 
     onOpen(ws) {
       if (ws !== this.ws) return;
-      this.stopPolling();
-      this.mode = 'ws';
-      this.setStatus('connected', 'Connected');
       // Replies to `resume` and `history` may interleave, so older pages are
       // only asked for once the resume is complete (see receiveHistory).
       this.resuming = true;
@@ -301,11 +298,17 @@
       let frame;
       try { frame = JSON.parse(event.data); } catch (_) { return; }
       if (!frame || typeof frame.type !== 'string') return;
-      // The server greets every connection; a socket that closes before any
-      // frame arrived counts as a failed attempt (e.g. a proxy that accepts
-      // the upgrade and then drops it).
-      this.wsGreeted = true;
-      this.wsFailures = 0;
+      // The server greets every connection (a `rooms` frame). Only then does
+      // the socket count as working: one that closes before any frame came
+      // (e.g. a proxy that accepts the upgrade and then drops it) is a failed
+      // attempt, and long-polling, if running, goes on until then.
+      if (!this.wsGreeted) {
+        this.wsGreeted = true;
+        this.wsFailures = 0;
+        this.stopPolling();
+        this.mode = 'ws';
+        this.setStatus('connected', 'Connected');
+      }
       this.handleFrame(frame);
     }
 
