@@ -93,6 +93,10 @@ pub struct Cli {
     #[arg(long, env = "CHAT_ASSETS_DIR", global = true)]
     pub assets_dir: Option<PathBuf>,
 
+    /// Largest upload, in megabytes (MiB).
+    #[arg(long, env = "CHAT_MAX_UPLOAD_MB", default_value_t = 10, global = true)]
+    pub max_upload_mb: u64,
+
     /// Seconds between WebSocket pings.
     #[arg(
         long,

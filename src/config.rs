@@ -27,6 +27,7 @@ pub struct Config {
     pub public_origin: Option<String>,
     pub assets_dir: Option<PathBuf>,
     pub durability: Durability,
+    pub max_upload_bytes: u64,
     pub ws_heartbeat: Duration,
     pub ws_timeout: Duration,
     pub ws_max_message_bytes: usize,
@@ -71,6 +72,7 @@ impl Config {
                 .map_err(|e| format!("CHAT_PUBLIC_URL {e}"))?,
             assets_dir,
             durability: cli.durability,
+            max_upload_bytes: cli.max_upload_mb.saturating_mul(1024 * 1024),
             ws_heartbeat: Duration::from_secs(cli.ws_heartbeat_secs),
             ws_timeout: Duration::from_secs(cli.ws_timeout_secs),
             ws_max_message_bytes: cli.ws_max_message_bytes,
@@ -142,6 +144,10 @@ impl Config {
         }
         for (name, value) in [
             ("CHAT_WS_QUEUE", self.ws_queue),
+            (
+                "CHAT_MAX_UPLOAD_MB",
+                (self.max_upload_bytes / (1024 * 1024)) as usize,
+            ),
             ("CHAT_MAX_SOCKETS_PER_USER", self.max_sockets_per_user),
             ("CHAT_MAX_CONNECTIONS_PER_IP", self.max_connections_per_ip),
             ("CHAT_SEND_RATE", self.send_rate as usize),

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod state;
 pub mod telemetry;
+pub mod uploads;
 pub mod web;
 
 use std::net::{SocketAddr, TcpListener};
@@ -90,6 +91,7 @@ impl Application {
                 queue: config.ws_queue,
             },
             send_limiter: chat::send_limiter(config.send_rate, config.send_burst),
+            uploads: uploads::Store::new(&config.data_dir)?,
             config,
             pool,
             templates,

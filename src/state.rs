@@ -22,6 +22,7 @@ pub struct AppState {
     pub chat: Addr<ChatServer>,
     pub ws_limits: WsLimits,
     pub send_limiter: SendLimiter,
+    pub uploads: crate::uploads::Store,
     pub csrf: CsrfKey,
     pub throttle: LoginThrottle,
     /// bcrypt hash checked for unknown users, at the configured cost.

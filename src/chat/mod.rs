@@ -20,10 +20,12 @@ use self::protocol::{MessageObject, RoomInfo, ServerFrame};
 use self::server::ChatServer;
 use crate::auth::CurrentUser;
 use crate::db;
+use crate::db::models::{NewUpload, Upload};
 use crate::db::writer::{CommitHook, NewMessageJob, Stored, WriteError};
 use crate::domain::{ClientId, MessageBody, RoomName};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::uploads::{self, StoredFile};
 
 /// A room as chat actions need it.
 #[derive(Debug, Clone)]
@@ -59,7 +61,7 @@ pub fn publish_hook(chat: Addr<ChatServer>) -> CommitHook {
             .map(|s| RoomEvent {
                 room_id: s.message.room_id,
                 seq: s.message.seq,
-                frame: ServerFrame::Message(message_object(s)).to_text(),
+                frame: ServerFrame::Message(Box::new(message_object(s))).to_text(),
             })
             .collect();
         chat.do_send(Publish { events });
@@ -77,6 +79,7 @@ pub fn message_object(stored: &Stored) -> MessageObject {
         body: m.body.clone(),
         ts: protocol::rfc3339(m.created_at),
         client_id: m.client_id.clone(),
+        attachment: stored.upload.as_ref().map(protocol::Attachment::from),
     }
 }
 
@@ -89,6 +92,51 @@ pub async fn post_message(
     room: &RoomRef,
     body: MessageBody,
     client_id: Option<ClientId>,
+) -> Result<Stored, AppError> {
+    store_message(state, user, room, body.into_string(), client_id, None).await
+}
+
+/// Store an uploaded file (already saved by `uploads::Store`) as a message
+/// in `room` with `caption` (may be empty), fanned out like any other.
+pub async fn post_upload(
+    state: &AppState,
+    user: &CurrentUser,
+    room: &RoomRef,
+    caption: String,
+    file: StoredFile,
+    original_name: &str,
+) -> Result<Stored, AppError> {
+    let name = uploads::sanitize_filename(original_name);
+    let user_id = user.id;
+    let upload = state
+        .db(move |conn| {
+            db::uploads::insert(
+                conn,
+                &NewUpload {
+                    user_id,
+                    sha256: &file.sha256,
+                    kind: file.kind.as_str(),
+                    mime: file.mime,
+                    size: i64::try_from(file.size).unwrap_or(i64::MAX),
+                    original_name: &name,
+                    width: file.width.and_then(|w| i32::try_from(w).ok()),
+                    height: file.height.and_then(|h| i32::try_from(h).ok()),
+                    created_at: db::now_ms(),
+                },
+            )
+        })
+        .await?;
+    tracing::info!(upload = upload.id, kind = %upload.kind, size = upload.size, "upload stored");
+    store_message(state, user, room, caption, None, Some(upload)).await
+}
+
+async fn store_message(
+    state: &AppState,
+    user: &CurrentUser,
+    room: &RoomRef,
+    body: String,
+    client_id: Option<ClientId>,
+    upload: Option<Upload>,
 ) -> Result<Stored, AppError> {
     if let Err(not_until) = state.send_limiter.check_key(&user.id) {
         let wait = not_until.wait_time_from(governor::clock::Clock::now(
@@ -103,9 +151,9 @@ pub async fn post_message(
         room_name: room.name.clone(),
         user_id: user.id,
         user_name: user.name.clone(),
-        body: body.into_string(),
+        body,
         client_id: client_id.map(ClientId::into_string),
-        upload_id: None,
+        upload,
     };
     state
         .writer

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::db::messages::MessageView;
+use crate::db::models::Upload;
 
 /// Largest `limit` a `history` request may ask for.
 pub const HISTORY_MAX_LIMIT: i64 = 200;
@@ -56,6 +57,42 @@ pub struct MessageObject {
     /// RFC 3339, UTC, milliseconds.
     pub ts: String,
     pub client_id: Option<String>,
+    /// The uploaded file this message carries (its body is the caption).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
+}
+
+/// An uploaded file as messages show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: i64,
+    /// `image`, `audio`, `video`, `pdf` or `text`.
+    pub kind: String,
+    pub mime: String,
+    pub size: i64,
+    /// The sanitised original filename, for display only.
+    pub name: String,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub url: String,
+    /// A small JPEG for images.
+    pub thumb_url: Option<String>,
+}
+
+impl From<&Upload> for Attachment {
+    fn from(upload: &Upload) -> Self {
+        Attachment {
+            id: i64::from(upload.id),
+            kind: upload.kind.clone(),
+            mime: upload.mime.clone(),
+            size: upload.size,
+            name: upload.original_name.clone(),
+            width: upload.width,
+            height: upload.height,
+            url: format!("/uploads/{}", upload.id),
+            thumb_url: (upload.kind == "image").then(|| format!("/uploads/{}/thumb", upload.id)),
+        }
+    }
 }
 
 impl MessageObject {
@@ -69,6 +106,7 @@ impl MessageObject {
             body: m.body,
             ts: rfc3339(m.created_at),
             client_id: m.client_id,
+            attachment: view.upload.as_ref().map(Attachment::from),
         }
     }
 }
@@ -91,7 +129,7 @@ pub struct RoomInfo {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// A new message in a room the client has joined.
-    Message(MessageObject),
+    Message(Box<MessageObject>),
     /// The client's `send` is stored: its `client_id` is now message `id`.
     Ack {
         client_id: String,

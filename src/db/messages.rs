@@ -3,15 +3,17 @@
 
 use diesel::prelude::*;
 
-use super::models::{Message, NewMessage};
-use super::schema::{messages, rooms, users};
+use super::models::{Message, NewMessage, Upload};
+use super::schema::{messages, rooms, uploads, users};
 use super::Conn;
 
-/// A message with its sender's name, as pages and frames show it.
+/// A message with its sender's name and attachment, as pages and frames
+/// show it.
 #[derive(Debug, Clone, Queryable)]
 pub struct MessageView {
     pub message: Message,
     pub user_name: String,
+    pub upload: Option<Upload>,
 }
 
 /// The newest `limit` messages of a room, oldest first.
@@ -28,11 +30,16 @@ pub fn after(
 ) -> QueryResult<Vec<MessageView>> {
     messages::table
         .inner_join(users::table)
+        .left_join(uploads::table)
         .filter(messages::room_id.eq(room_id))
         .filter(messages::seq.gt(after))
         .order(messages::seq.asc())
         .limit(limit)
-        .select((Message::as_select(), users::name))
+        .select((
+            Message::as_select(),
+            users::name,
+            uploads::all_columns.nullable(),
+        ))
         .load(conn)
 }
 
@@ -46,6 +53,7 @@ pub fn before(
 ) -> QueryResult<Vec<MessageView>> {
     let mut query = messages::table
         .inner_join(users::table)
+        .left_join(uploads::table)
         .filter(messages::room_id.eq(room_id))
         .into_boxed();
     if let Some(before) = before {
@@ -54,7 +62,11 @@ pub fn before(
     let mut rows: Vec<MessageView> = query
         .order(messages::seq.desc())
         .limit(limit)
-        .select((Message::as_select(), users::name))
+        .select((
+            Message::as_select(),
+            users::name,
+            uploads::all_columns.nullable(),
+        ))
         .load(conn)?;
     rows.reverse();
     Ok(rows)

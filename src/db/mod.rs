@@ -10,6 +10,7 @@ pub mod models;
 pub mod rooms;
 pub mod schema;
 pub mod sessions;
+pub mod uploads;
 pub mod users;
 pub mod writer;
 

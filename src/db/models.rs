@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{messages, rooms, sessions, users};
+use super::schema::{messages, rooms, sessions, uploads, users};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = users)]
@@ -88,4 +88,33 @@ pub struct NewMessage<'a> {
     pub created_at: i64,
     pub client_id: Option<&'a str>,
     pub upload_id: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = uploads)]
+pub struct Upload {
+    pub id: i32,
+    pub user_id: i32,
+    pub sha256: String,
+    pub kind: String,
+    pub mime: String,
+    pub size: i64,
+    pub original_name: String,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = uploads)]
+pub struct NewUpload<'a> {
+    pub user_id: i32,
+    pub sha256: &'a str,
+    pub kind: &'a str,
+    pub mime: &'a str,
+    pub size: i64,
+    pub original_name: &'a str,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub created_at: i64,
 }

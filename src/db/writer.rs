@@ -18,7 +18,7 @@ use anyhow::Context;
 use tokio::sync::{mpsc, oneshot};
 
 use super::messages;
-use super::models::{Message, NewMessage};
+use super::models::{Message, NewMessage, Upload};
 use super::{now_ms, Conn};
 
 /// Most jobs in one transaction: bounds a batch's latency under a flood.
@@ -36,7 +36,8 @@ pub struct NewMessageJob {
     pub user_name: String,
     pub body: String,
     pub client_id: Option<String>,
-    pub upload_id: Option<i32>,
+    /// The uploaded file this message carries, already stored.
+    pub upload: Option<Upload>,
 }
 
 /// The stored message, and whether it was stored by an earlier job with the
@@ -46,6 +47,7 @@ pub struct Stored {
     pub message: Message,
     pub room_name: String,
     pub user_name: String,
+    pub upload: Option<Upload>,
     pub duplicate: bool,
 }
 
@@ -63,6 +65,7 @@ impl NewMessageJob {
             message,
             room_name: self.room_name.clone(),
             user_name: self.user_name.clone(),
+            upload: self.upload.clone(),
             duplicate,
         }
     }
@@ -187,7 +190,7 @@ fn store_all(conn: &mut Conn, jobs: &[&NewMessageJob]) -> diesel::QueryResult<Ve
                     body: &job.body,
                     created_at: now_ms(),
                     client_id: job.client_id.as_deref(),
-                    upload_id: job.upload_id,
+                    upload_id: job.upload.as_ref().map(|u| u.id),
                 },
             )?;
             out.push(job.stored(message, false));

@@ -41,7 +41,7 @@ struct LoginAnswer {
 }
 
 /// Refuse a cookie-authenticated write that does not come from this site.
-fn check_write(
+pub(crate) fn check_write(
     req: &HttpRequest,
     state: &AppState,
     user: Option<&CurrentUser>,
@@ -240,8 +240,8 @@ pub struct NewMessage {
 }
 
 #[derive(Serialize)]
-struct MessageAnswer {
-    message: MessageObject,
+pub(crate) struct MessageAnswer {
+    pub message: MessageObject,
 }
 
 /// `POST /api/rooms/{room}/messages {"body","client_id"}` → 201 (200 when

@@ -7,6 +7,7 @@ pub mod middleware;
 pub mod page;
 pub mod pages;
 pub mod rooms;
+pub mod uploads;
 
 use actix_web::web;
 
@@ -29,6 +30,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/rooms").route(web::post().to(rooms::create_room)))
         .service(web::resource("/rooms/{name}").route(web::get().to(rooms::room_page)))
         .service(web::resource("/rooms/{name}/messages").route(web::post().to(rooms::post_message)))
+        .service(web::resource("/rooms/{name}/uploads").route(web::post().to(uploads::upload_form)))
+        .service(web::resource("/rooms/{name}/media").route(web::get().to(uploads::gallery)))
+        .service(web::resource("/uploads/{id}").route(web::get().to(uploads::file)))
+        .service(web::resource("/uploads/{id}/thumb").route(web::get().to(uploads::thumbnail)))
         .route("/ws", web::get().to(crate::chat::session::ws_route))
         .service(
             web::scope("/api")
@@ -44,6 +49,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::resource("/rooms/{room}/messages")
                         .route(web::get().to(api::messages))
                         .route(web::post().to(api::post_message)),
+                )
+                .service(
+                    web::resource("/rooms/{room}/uploads")
+                        .route(web::post().to(uploads::upload_api)),
                 )
                 .route("/online", web::get().to(api::online)),
         );

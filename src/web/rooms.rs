@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::page::{login_redirect, render, room_path, see_other};
 use super::pages::home_page;
 use crate::auth::{csrf, session, CurrentUser, MaybeUser};
+use crate::chat::protocol::Attachment;
 use crate::chat::{self, RoomRef};
 use crate::db::{self, messages::MessageView};
 use crate::domain::{ClientId, MessageBody, RoomName};
@@ -44,6 +45,16 @@ struct MessageItem {
     ts: String,
     /// Short UTC time for display.
     time: String,
+    attachment: Option<AttachmentItem>,
+}
+
+/// An attachment as the room template shows it.
+#[derive(Serialize)]
+struct AttachmentItem {
+    #[serde(flatten)]
+    attachment: Attachment,
+    /// "1.2 MB"
+    size_text: String,
 }
 
 impl From<MessageView> for MessageItem {
@@ -57,7 +68,24 @@ impl From<MessageView> for MessageItem {
             body: view.message.body,
             ts: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             time: at.format("%Y-%m-%d %H:%M").to_string(),
+            attachment: view.upload.as_ref().map(|u| AttachmentItem {
+                attachment: Attachment::from(u),
+                size_text: human_size(u.size),
+            }),
         }
+    }
+}
+
+/// Bytes for people: "812 B", "4.1 KB", "2.3 MB".
+fn human_size(bytes: i64) -> String {
+    const KB: f64 = 1024.0;
+    let b = bytes as f64;
+    if b < KB {
+        format!("{bytes} B")
+    } else if b < KB * KB {
+        format!("{:.1} KB", b / KB)
+    } else {
+        format!("{:.1} MB", b / (KB * KB))
     }
 }
 
@@ -106,7 +134,7 @@ pub async fn create_room(
 }
 
 /// Render a room page; `draft` and `error` come back from a failed send.
-async fn show_room(
+pub(crate) async fn show_room(
     state: &AppState,
     req: &HttpRequest,
     user: &CurrentUser,

@@ -12,4 +12,5 @@ mod helpers;
 mod persistence;
 mod rooms;
 mod site;
+mod uploads;
 mod ws;

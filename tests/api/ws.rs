@@ -116,6 +116,7 @@ async fn resume_after_a_disconnect_delivers_exactly_the_missed_messages() {
     )
     .await;
     let seen = expect_type(&mut b, "message").await;
+    expect_type(&mut a, "ack").await;
     drop(b);
     for n in 2..=4 {
         send_json(&mut a, json!({"type":"send","room":"general","body":format!("missed {n}"),"client_id":n.to_string()})).await;

@@ -1,0 +1,42 @@
+//! Queries on `uploads`.
+
+use diesel::prelude::*;
+
+use super::models::{NewUpload, Upload};
+use super::schema::{messages, rooms, uploads};
+use super::Conn;
+
+pub fn insert(conn: &mut Conn, new: &NewUpload<'_>) -> QueryResult<Upload> {
+    diesel::insert_into(uploads::table)
+        .values(new)
+        .returning(Upload::as_returning())
+        .get_result(conn)
+}
+
+pub fn find(conn: &mut Conn, id: i32) -> QueryResult<Option<Upload>> {
+    uploads::table
+        .find(id)
+        .select(Upload::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// An image posted in a room, for the gallery.
+#[derive(Debug, Clone, Queryable)]
+pub struct GalleryItem {
+    pub upload: Upload,
+    pub caption: String,
+    pub seq: i64,
+}
+
+/// Every image posted in a room, newest first.
+pub fn images_in_room(conn: &mut Conn, room_id: i32) -> QueryResult<Vec<GalleryItem>> {
+    messages::table
+        .inner_join(uploads::table)
+        .inner_join(rooms::table)
+        .filter(messages::room_id.eq(room_id))
+        .filter(uploads::kind.eq("image"))
+        .order(messages::seq.desc())
+        .select((Upload::as_select(), messages::body, messages::seq))
+        .load(conn)
+}
