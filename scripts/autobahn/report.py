@@ -95,6 +95,12 @@ def main(argv):
     print("behavior:         %s" % counts_line(behavior))
     print("closing behavior: %s" % counts_line(closing))
 
+    by_client = closing.get("FAILED BY CLIENT", 0)
+    if by_client:
+        print("note: %d cases FAILED BY CLIENT (not counted as failed): the server answered the"
+              " close handshake but left closing the TCP connection to the client; RFC 6455"
+              " 7.1.1 says the server should close it first" % by_client)
+
     if failing:
         print("")
         print("failing cases (%s):" % ", ".join(sorted(fail_on)))
