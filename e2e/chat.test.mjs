@@ -357,6 +357,69 @@ describe('Palaver in a real browser', { timeout: 180_000 }, () => {
     await poller.context.close();
   });
 
+  it('an image sent with a preview shows up for the other user live', async (t) => {
+    const alice = users.alice.page;
+    const bob = users.bob.page;
+    if (await alice.locator('#uploader input[type="file"]').count() === 0) {
+      t.skip('this build has no upload form');
+      return;
+    }
+    for (const page of [alice, bob]) {
+      await markDocument(page);
+      await page.locator('#messages').evaluate((list) => { list.scrollTop = list.scrollHeight; });
+    }
+    // A picture drawn by the browser, so the test needs no fixture files.
+    const png = await alice.evaluate(() => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 160;
+      canvas.height = 100;
+      const g = canvas.getContext('2d');
+      const fill = g.createLinearGradient(0, 0, 160, 100);
+      fill.addColorStop(0, '#3b5bdb');
+      fill.addColorStop(1, '#51cf66');
+      g.fillStyle = fill;
+      g.fillRect(0, 0, 160, 100);
+      return canvas.toDataURL('image/png').split(',')[1];
+    });
+    await alice.setInputFiles('#uploader input[type="file"]', {
+      name: 'gradient.png', mimeType: 'image/png', buffer: Buffer.from(png, 'base64'),
+    });
+    await alice.locator('#uploader .upload-preview img').waitFor();
+    await alice.fill('#uploader input[name="caption"]', 'A very small picture');
+    await shot(alice, 'alice-upload-preview');
+    await alice.click('#uploader button[type="submit"]');
+    const figure = bob.locator('#messages li.message[data-seq] figure.attachment.kind-image');
+    await figure.waitFor();
+    assert.equal(await figure.locator('figcaption a').textContent(), 'gradient.png');
+    await bob.locator('#messages li.message[data-seq] .body', { hasText: 'A very small picture' }).waitFor();
+    assert.ok(await figure.locator('img').evaluate((img) => img.complete && img.naturalWidth > 0), 'the thumbnail loads');
+    await alice.locator('#uploader .upload-preview').waitFor({ state: 'hidden' });
+    await assertSameDocument(alice);
+    await assertSameDocument(bob);
+    await shot(bob, 'bob-upload');
+  });
+
+  it('without JavaScript the room page still sends through the form', async () => {
+    const nojs = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 800 } });
+    nojs.setDefaultTimeout(STEP_MS);
+    try {
+      const page = await nojs.newPage();
+      await page.goto(url(`/rooms/${ROOM}`));
+      await page.fill('input[name="username"]', 'alice');
+      await page.fill('input[name="password"]', PASSWORD);
+      await Promise.all([page.waitForURL(url(`/rooms/${ROOM}`)), page.click('form[action="/login"] button[type="submit"]')]);
+      assert.equal(await page.locator('#status').isVisible(), false, 'a status dot that can never turn green');
+      await page.fill('#composer textarea', 'Sent without JavaScript');
+      await Promise.all([page.waitForLoadState('load'), page.click('#composer button[type="submit"]')]);
+      await page.locator('#messages li.message .body', { hasText: 'Sent without JavaScript' }).waitFor();
+      await shot(page, 'alice-nojs');
+      // ...and bob, live, sees it.
+      await users.bob.page.locator('#messages li.message[data-seq] .body', { hasText: 'Sent without JavaScript' }).waitFor();
+    } finally {
+      await nojs.close();
+    }
+  });
+
   it('the home page offers to continue in the last room', async () => {
     const { page } = users.alice;
     await page.goto(url('/'));

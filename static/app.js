@@ -101,6 +101,50 @@
     return (data && data.error && data.error.message) || fallback;
   }
 
+  /** Bytes for people, as the server writes them: "812 B", "4.1 KB", "2.3 MB". */
+  function humanSize(bytes) {
+    if (bytes < 1024) return bytes + ' B';
+    if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(1) + ' KB';
+    return (bytes / (1024 * 1024)).toFixed(1) + ' MB';
+  }
+
+  /** A message's uploaded file, as templates/room.html shows it. */
+  function attachmentFigure(a) {
+    const figure = el('figure', 'attachment kind-' + a.kind);
+    figure.dataset.upload = String(a.id);
+    if (a.kind === 'image') {
+      const link = el('a');
+      link.href = a.url;
+      link.target = '_blank';
+      link.rel = 'noopener';
+      const img = el('img');
+      img.src = a.thumb_url || a.url;
+      img.alt = a.name;
+      img.loading = 'lazy';
+      if (a.width && a.height) {
+        img.width = a.width;
+        img.height = a.height;
+      }
+      link.appendChild(img);
+      figure.appendChild(link);
+    } else if (a.kind === 'audio' || a.kind === 'video') {
+      const media = el(a.kind);
+      media.controls = true;
+      media.preload = 'metadata';
+      media.src = a.url;
+      figure.appendChild(media);
+    }
+    const caption = el('figcaption');
+    const file = el('a', 'file-link', a.name);
+    file.href = a.url;
+    if (a.kind === 'pdf' || a.kind === 'text') file.setAttribute('download', '');
+    caption.appendChild(file);
+    caption.appendChild(document.createTextNode(' '));
+    caption.appendChild(el('span', 'muted', humanSize(a.size)));
+    figure.appendChild(caption);
+    return figure;
+  }
+
   // ------------------------------------------------------------ local times
 
   const timeFormat = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
@@ -233,6 +277,8 @@
       this.bindComposer();
       this.bindScrolling();
       this.bindSidebar();
+      const uploader = document.getElementById('uploader');
+      if (uploader) this.bindUploader(uploader);
       window.addEventListener('online', () => {
         if (this.ws && this.ws.readyState === WebSocket.OPEN) this.setStatus('connected', 'Connected');
         else this.reconnectNow();
@@ -349,6 +395,7 @@
     }
 
     handleFrame(frame) {
+      this.checkForGap(frame);
       switch (frame.type) {
         case 'rooms':
           this.renderRooms(frame.rooms || []);
@@ -374,6 +421,22 @@
         default:
           break; // frames this client does not use yet
       }
+    }
+
+    /**
+     * Live room events arrive in seq order with no gaps (docs/protocol.md).
+     * Should one ever be skipped, ask again from the last seq seen: what is
+     * already shown is skipped, so the resync is harmless.
+     */
+    checkForGap(frame) {
+      if (frame.room !== this.room || typeof frame.seq !== 'number') return;
+      if (frame.type === 'ack' || this.resuming) return;
+      if (frame.seq > this.lastSeq + 1) {
+        this.resuming = true;
+        this.sendFrame({ type: 'resume', room: this.room, after: this.lastSeq });
+      }
+      // Events this client does not show (yet) still move the cursor.
+      this.lastSeq = Math.max(this.lastSeq, frame.seq);
     }
 
     // ---- long-polling fallback
@@ -439,7 +502,7 @@
           body: JSON.stringify({ body: item.body, client_id: clientId }),
         });
         if ((status === 200 || status === 201) && data && data.message) {
-          this.receive([data.message]);
+          this.receive([data.message], false);
           return;
         }
         if (status === 404 || status === 405) {
@@ -491,7 +554,8 @@
       localizeTime(time);
       meta.appendChild(time);
       li.appendChild(meta);
-      li.appendChild(el('div', 'body', m.body));
+      if (m.attachment) li.appendChild(attachmentFigure(m.attachment));
+      if (m.body || !m.attachment) li.appendChild(el('div', 'body', m.body));
       if (m.user === this.me) li.classList.add('mine');
       return li;
     }
@@ -575,9 +639,12 @@
 
     /**
      * Show stored messages (live, resumed, long-polled or older pages), each
-     * once, in seq order, keeping the reader's place.
+     * once, in seq order, keeping the reader's place. `advance` is false for
+     * a message that did not come through the room's event stream (the
+     * answer to our own API post): it must not move the cursor past events
+     * not yet received.
      */
-    receive(messages) {
+    receive(messages, advance = true) {
       if (!messages.length) return;
       const follow = this.nearBottom();
       const oldestBefore = this.oldestSeq();
@@ -587,7 +654,7 @@
       let mine = false;
       for (const m of messages) {
         if (typeof m.seq !== 'number') continue;
-        this.lastSeq = Math.max(this.lastSeq, m.seq);
+        if (advance) this.lastSeq = Math.max(this.lastSeq, m.seq);
         const item = m.client_id ? this.pending.get(m.client_id) : null;
         const shown = document.getElementById('m' + m.seq);
         if (item && m.user === this.me) {
@@ -661,7 +728,8 @@
       const item = this.pending.get(ack.client_id);
       if (!item) return;
       this.pending.delete(ack.client_id);
-      this.lastSeq = Math.max(this.lastSeq, ack.seq);
+      // The cursor moves with the `message` frame for this seq, not here:
+      // earlier events may still be on their way.
       const shown = document.getElementById('m' + ack.seq);
       if (shown && shown !== item.li) {
         item.li.remove();
@@ -782,6 +850,99 @@
       // No open socket: post through the JSON API (which falls back to the
       // form if there is no API); anything unanswered goes again on reconnect.
       this.sendOverApi(clientId, item);
+    }
+
+    // ---- uploads
+
+    /**
+     * The upload form gets a preview of the chosen file and is sent with
+     * the JSON API (progress shown, the page stays); without the API, or
+     * without JavaScript, it is an ordinary multipart form post.
+     */
+    bindUploader(form) {
+      const input = form.querySelector('input[type="file"]');
+      const caption = form.querySelector('input[name="caption"]');
+      if (!input) return;
+      const preview = el('div', 'upload-preview');
+      preview.hidden = true;
+      const error = el('p', 'error');
+      error.setAttribute('role', 'alert');
+      error.hidden = true;
+      const progress = el('progress');
+      progress.max = 1;
+      progress.hidden = true;
+      form.append(preview, progress, error);
+      let previewUrl = null;
+      const showError = (message) => {
+        error.textContent = message;
+        error.hidden = !message;
+      };
+      const clearPreview = () => {
+        if (previewUrl) URL.revokeObjectURL(previewUrl);
+        previewUrl = null;
+        preview.replaceChildren();
+        preview.hidden = true;
+      };
+      input.addEventListener('change', () => {
+        clearPreview();
+        showError('');
+        const file = input.files && input.files[0];
+        if (!file) return;
+        if (/^image\/(png|jpeg|gif|webp)$/.test(file.type)) {
+          previewUrl = URL.createObjectURL(file);
+          const img = el('img');
+          img.src = previewUrl;
+          img.alt = 'Preview of ' + file.name;
+          preview.appendChild(img);
+        }
+        preview.appendChild(el('span', 'muted', file.name + ' · ' + humanSize(file.size)));
+        preview.hidden = false;
+      });
+      form.addEventListener('submit', (event) => {
+        if (form.dataset.native === '1') return;
+        const file = input.files && input.files[0];
+        if (!file) return; // the browser's own "required" message
+        event.preventDefault();
+        showError('');
+        const data = new FormData();
+        data.append('caption', caption ? caption.value : '');
+        data.append('file', file);
+        const xhr = new XMLHttpRequest();
+        xhr.open('POST', apiRoomPath(this.room) + '/uploads');
+        xhr.setRequestHeader('Accept', 'application/json');
+        xhr.responseType = 'json';
+        xhr.upload.addEventListener('progress', (e) => {
+          if (e.lengthComputable) progress.value = e.loaded / e.total;
+        });
+        const done = () => {
+          progress.hidden = true;
+          for (const button of form.querySelectorAll('button')) button.disabled = false;
+        };
+        const native = () => {
+          done();
+          form.dataset.native = '1';
+          form.submit();
+        };
+        xhr.addEventListener('load', () => {
+          done();
+          const body = xhr.response;
+          if (xhr.status === 201 && body && body.message) {
+            form.reset();
+            clearPreview();
+            this.receive([body.message], false);
+            this.scrollToBottom();
+          } else if (xhr.status === 404 || xhr.status === 405) {
+            native();
+          } else {
+            showError(errorText(body, 'The file could not be uploaded (HTTP ' + xhr.status + ').'));
+          }
+        });
+        xhr.addEventListener('error', native);
+        progress.value = 0;
+        progress.hidden = false;
+        for (const button of form.querySelectorAll('button')) button.disabled = true;
+        xhr.send(data);
+      });
     }
 
     // ---- typing
