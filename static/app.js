@@ -632,6 +632,14 @@
       return l.scrollHeight - l.scrollTop - l.clientHeight < STICK_TO_BOTTOM_PX;
     }
 
+    /** "New messages ↓", floating just above the bottom of the list. */
+    showJump() {
+      const chat = this.list.parentElement.getBoundingClientRect();
+      const list = this.list.getBoundingClientRect();
+      this.jumpEl.style.bottom = Math.max(0, chat.bottom - list.bottom + 12) + 'px';
+      this.jumpEl.hidden = false;
+    }
+
     scrollToBottom() {
       this.list.scrollTop = this.list.scrollHeight;
       this.jumpEl.hidden = true;
@@ -690,7 +698,7 @@
       } else if (follow || mine) {
         this.scrollToBottom();
       } else if (newer) {
-        this.jumpEl.hidden = false;
+        this.showJump();
       }
     }
 
@@ -872,6 +880,8 @@
       progress.max = 1;
       progress.hidden = true;
       form.append(preview, progress, error);
+      // Caption and Upload appear once a file is chosen: one row, not two.
+      form.classList.add('compact');
       let previewUrl = null;
       const showError = (message) => {
         error.textContent = message;
@@ -887,6 +897,7 @@
         clearPreview();
         showError('');
         const file = input.files && input.files[0];
+        form.classList.toggle('has-file', !!file);
         if (!file) return;
         if (/^image\/(png|jpeg|gif|webp)$/.test(file.type)) {
           previewUrl = URL.createObjectURL(file);
@@ -928,6 +939,7 @@
           const body = xhr.response;
           if (xhr.status === 201 && body && body.message) {
             form.reset();
+            form.classList.remove('has-file');
             clearPreview();
             this.receive([body.message], false);
             this.scrollToBottom();
