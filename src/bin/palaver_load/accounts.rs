@@ -47,11 +47,18 @@ pub async fn tokens(
             }
         }
     }
-    let tokens: Vec<String> = stream::iter(names)
+    // The first account alone: a wrong password then costs one failed login,
+    // not one per concurrent request against the server's per-IP throttle.
+    let Some((first, rest)) = names.split_first() else {
+        return Ok(Vec::new());
+    };
+    let mut tokens = vec![register_and_log_in(http, base, first, password).await?];
+    let others: Vec<String> = stream::iter(rest)
         .map(|name| register_and_log_in(http, base, name, password))
         .buffered(concurrency)
         .try_collect()
         .await?;
+    tokens.extend(others);
     if let Some(path) = tokens_file {
         std::fs::write(path, tokens.join("\n") + "\n")
             .with_context(|| format!("Failed to write {}", path.display()))?;

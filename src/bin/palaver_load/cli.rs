@@ -138,6 +138,9 @@ impl Args {
         if self.rooms == 0 || self.rooms > self.clients {
             bail!("--rooms must be between 1 and --clients");
         }
+        if self.raw && self.rooms != 1 {
+            bail!("--raw has one room: a peer broadcasts every frame to every client");
+        }
         if self.senders > self.clients {
             bail!("--senders cannot exceed --clients");
         }
