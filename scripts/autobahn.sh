@@ -220,7 +220,7 @@ fi
 
 # --- 5. summary ------------------------------------------------------------------
 set +e
-"$PY" "$HERE/report.py" "$OUT/report" "$AGENT"
+PYTHONIOENCODING=utf-8 "$PY" "$HERE/report.py" "$OUT/report" "$AGENT"
 report_rc=$?
 set -e
 if [ -n "$problem" ]; then

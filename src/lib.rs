@@ -36,6 +36,12 @@ use crate::state::AppState;
 /// url-encoded, fits with room to spare).
 const FORM_LIMIT_BYTES: usize = 64 * 1024;
 
+/// Zero: no lingering before closing a connection whose request body was
+/// not read to the end. actix-http's default (1 s) keeps a finished
+/// WebSocket's TCP connection open after the close handshake, which RFC 6455
+/// §7.1.1 says the server should drop at once (Autobahn case 2.2 etc.).
+const CLIENT_DISCONNECT_TIMEOUT: std::time::Duration = std::time::Duration::ZERO;
+
 /// A bound server, ready to run.
 pub struct Application {
     address: SocketAddr,
@@ -129,6 +135,7 @@ impl Application {
                 )
                 .default_service(aweb::to(web::pages::not_found))
         })
+        .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
         .listen(listener)?
         .run();
         Ok(Application {

@@ -189,6 +189,10 @@ fn protocol_close(err: ws::ProtocolError) -> Option<ws::CloseReason> {
         ws::ProtocolError::Io(io) if io.to_string().to_ascii_lowercase().contains("utf-8") => {
             Some(close(ws::CloseCode::Invalid, "text is not UTF-8"))
         }
+        // actix-http reports frames with reserved bits set this way.
+        ws::ProtocolError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            Some(close(ws::CloseCode::Protocol, &io.to_string()))
+        }
         ws::ProtocolError::Io(_) => None,
         other => Some(close(ws::CloseCode::Protocol, &other.to_string())),
     }
