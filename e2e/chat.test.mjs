@@ -392,7 +392,13 @@ describe('Palaver in a real browser', { timeout: 180_000 }, () => {
     await figure.waitFor();
     assert.equal(await figure.locator('figcaption a').textContent(), 'gradient.png');
     await bob.locator('#messages li.message[data-seq] .body', { hasText: 'A very small picture' }).waitFor();
-    assert.ok(await figure.locator('img').evaluate((img) => img.complete && img.naturalWidth > 0), 'the thumbnail loads');
+    const loaded = await figure.locator('img').evaluate((img) => (img.complete && img.naturalWidth > 0) ||
+      new Promise((resolve) => {
+        img.addEventListener('load', () => resolve(img.naturalWidth > 0), { once: true });
+        img.addEventListener('error', () => resolve(false), { once: true });
+        setTimeout(() => resolve(img.complete && img.naturalWidth > 0), 10_000);
+      }));
+    assert.ok(loaded, 'the thumbnail loads');
     await alice.locator('#uploader .upload-preview').waitFor({ state: 'hidden' });
     await assertSameDocument(alice);
     await assertSameDocument(bob);
