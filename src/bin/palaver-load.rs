@@ -29,7 +29,7 @@ use palaver_load::report::{thousands, Inputs, Report};
 use palaver_load::stamp::unix_nanos;
 use palaver_load::stats::{new_histogram, Counters, SharedHistogram};
 use palaver_load::traffic::Schedule;
-use palaver_load::{accounts, Plan};
+use palaver_load::{accounts, machine, Plan};
 
 /// File descriptors beyond one per client: HTTP, stdio, the runtime.
 const SPARE_FDS: u64 = 64;
@@ -165,7 +165,11 @@ async fn load(args: &Args) -> anyhow::Result<Report> {
     let schedule = schedule(args);
     // Every task holds a receiver until it ends, so this only fails if all did.
     let _ = start_tx.send(Some(schedule));
+    let window_start = schedule.start + Duration::from_secs(args.warmup);
+    let window_end = window_start + Duration::from_secs(args.duration);
+    let cpu = tokio::spawn(machine::measure(window_start, window_end, args.server_pid));
     watch_run(args, &plan.counters, &schedule, &progress).await;
+    let cpu = cpu.await.unwrap_or_default();
     let (reports, unfinished) = collect(handles, schedule.stop + COLLECT_GRACE).await;
     progress.done();
     let mut connect = new_histogram()?;
@@ -180,6 +184,7 @@ async fn load(args: &Args) -> anyhow::Result<Report> {
         latency: &plan.latency.merged()?,
         ack_latency: &plan.ack_latency.merged()?,
         connect: &connect,
+        cpu,
     }))
 }
 

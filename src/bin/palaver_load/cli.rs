@@ -113,6 +113,11 @@ pub struct Args {
     #[arg(long)]
     pub tokens_file: Option<std::path::PathBuf>,
 
+    /// PID of the server (or peer) process, to report the CPU time it used in
+    /// the measured window (Linux).
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+
     /// Worker threads of the load tool [default: one per CPU].
     #[arg(long)]
     pub threads: Option<usize>,
@@ -165,6 +170,11 @@ impl Args {
             bail!(
                 "--duration, --warmup, --drain and --setup-timeout are at most {MAX_PHASE_SECS} s"
             );
+        }
+        if let Some(pid) = self.server_pid {
+            if !super::machine::process_exists(pid) {
+                bail!("--server-pid {pid}: no such process (or no /proc here)");
+            }
         }
         if self.connect_concurrency == 0 || self.login_concurrency == 0 {
             bail!("--connect-concurrency and --login-concurrency must be at least 1");

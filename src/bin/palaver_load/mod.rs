@@ -1,10 +1,11 @@
 //! The parts of `palaver-load`: the command line, getting accounts and rooms,
-//! one connection's life, the measured traffic, the stamp that carries the
+//! one connection's life, the measured traffic, how busy the machine was, the stamp that carries the
 //! send time, the statistics and the final report.
 
 pub mod accounts;
 pub mod cli;
 pub mod connection;
+pub mod machine;
 pub mod report;
 pub mod stamp;
 pub mod stats;

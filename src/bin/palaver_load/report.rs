@@ -10,10 +10,14 @@ use serde::Serialize;
 
 use super::cli::Args;
 use super::connection::ConnReport;
+use super::machine::CpuWindow;
 use super::stats::Percentiles;
 
 /// Below this share of expected deliveries the report says some went missing.
 const COMPLETE_RATIO: f64 = 0.999;
+/// A load average above this per CPU (the run itself counts ~1-2) means
+/// something else was competing for the machine.
+const BUSY_LOAD_PER_CPU: f64 = 1.5;
 /// Failure and loss reasons are grouped by text; long texts are cut to this.
 const REASON_CHARS: usize = 120;
 
@@ -40,6 +44,10 @@ pub struct Report {
     pub delivery: Delivery,
     pub errors: BTreeMap<String, u64>,
     pub send_skipped: u64,
+    /// CPU used and load average during the window.
+    pub cpu: CpuWindow,
+    /// Deliveries in the window per CPU-second the server used (--server-pid).
+    pub delivered_per_server_cpu_sec: Option<f64>,
     pub hints: Vec<String>,
 }
 
@@ -90,6 +98,7 @@ pub struct Inputs<'a> {
     pub latency: &'a Histogram<u64>,
     pub ack_latency: &'a Histogram<u64>,
     pub connect: &'a Histogram<u64>,
+    pub cpu: CpuWindow,
 }
 
 impl Report {
@@ -181,6 +190,12 @@ impl Report {
             delivery,
             errors,
             send_skipped: skipped,
+            cpu: inputs.cpu,
+            delivered_per_server_cpu_sec: inputs
+                .cpu
+                .server_secs
+                .filter(|&s| s > 0.0)
+                .map(|s| (delivered as f64 / s).round()),
             hints: Vec::new(),
         };
         report.hints = hints(&report);
@@ -251,6 +266,7 @@ impl Report {
             parts.join(", ")
         };
         let _ = writeln!(out, "  errors       {errors}");
+        let _ = writeln!(out, "  machine      {}", self.machine_line());
         for (reason, n) in c.failures.iter().chain(&c.lost_reasons) {
             let _ = writeln!(out, "  connection   {n} x {reason}");
         }
@@ -258,6 +274,36 @@ impl Report {
             let _ = writeln!(out, "  hint: {hint}");
         }
         out
+    }
+}
+
+impl Report {
+    fn machine_line(&self) -> String {
+        let cpu = &self.cpu;
+        let opt = |v: Option<f64>| v.map_or("?".to_string(), |v| format!("{v:.1}"));
+        let mut line = format!(
+            "load average {} -> {}; CPU in the {} s window: tool {} s",
+            opt(cpu.loadavg_start),
+            opt(cpu.loadavg_end),
+            self.settings.duration_secs,
+            opt(cpu.tool_secs)
+        );
+        if let Some(server) = cpu.server_secs {
+            let _ = write!(line, ", server {server:.1} s");
+        }
+        let _ = write!(
+            line,
+            " (of {} available)",
+            self.settings.duration_secs as usize * self.nproc
+        );
+        if let Some(per_cpu) = self.delivered_per_server_cpu_sec {
+            let _ = write!(
+                line,
+                "; {} deliveries per server CPU-second",
+                thousands(per_cpu)
+            );
+        }
+        line
     }
 }
 
@@ -296,6 +342,17 @@ fn hints(report: &Report) -> Vec<String> {
              receivers that left",
             report.delivery.ratio * 100.0,
             report.settings.drain_secs
+        ));
+    }
+    let load = [report.cpu.loadavg_start, report.cpu.loadavg_end]
+        .into_iter()
+        .flatten()
+        .fold(f64::NAN, f64::max);
+    if load > report.nproc as f64 * BUSY_LOAD_PER_CPU {
+        hints.push(format!(
+            "the machine was busy (load average {load:.1} on {} CPUs, this run included): \
+             compare only with peers measured in the same session",
+            report.nproc
         ));
     }
     if report.send_skipped > 0 {
