@@ -44,6 +44,8 @@ pub struct Report {
     pub delivery: Delivery,
     pub errors: BTreeMap<String, u64>,
     pub send_skipped: u64,
+    /// Times a sender stopped waiting for answers that never came.
+    pub ack_timeouts: u64,
     /// CPU used and load average during the window.
     pub cpu: CpuWindow,
     /// Deliveries in the window per CPU-second the server used (--server-pid).
@@ -111,7 +113,7 @@ impl Report {
         let mut lost_reasons = BTreeMap::new();
         let mut errors = BTreeMap::new();
         let (mut delivered, mut of_window, mut out_of_order) = (0, 0, 0);
-        let (mut sent, mut acked, mut skipped) = (0, 0, 0);
+        let (mut sent, mut acked, mut skipped, mut ack_timeouts) = (0, 0, 0, 0);
         for r in &inputs.reports {
             if let Some(failure) = &r.failure {
                 *failures.entry(cut(failure)).or_insert(0) += 1;
@@ -131,6 +133,7 @@ impl Report {
             sent += t.sent_in_window;
             acked += t.acked_in_window;
             skipped += t.skipped;
+            ack_timeouts += t.ack_timeouts;
             for (code, n) in &t.errors {
                 *errors.entry(code.clone()).or_insert(0) += n;
             }
@@ -190,6 +193,7 @@ impl Report {
             delivery,
             errors,
             send_skipped: skipped,
+            ack_timeouts,
             cpu: inputs.cpu,
             delivered_per_server_cpu_sec: inputs
                 .cpu
@@ -252,7 +256,7 @@ impl Report {
             thousands(self.acks_per_sec),
             latency_line(&self.ack_latency_ms)
         );
-        let errors = if self.errors.is_empty() && self.send_skipped == 0 {
+        let errors = if self.errors.is_empty() && self.send_skipped == 0 && self.ack_timeouts == 0 {
             "none".to_string()
         } else {
             let mut parts: Vec<String> = self
@@ -262,6 +266,9 @@ impl Report {
                 .collect();
             if self.send_skipped > 0 {
                 parts.push(format!("skipped sends {}", self.send_skipped));
+            }
+            if self.ack_timeouts > 0 {
+                parts.push(format!("ack timeouts {}", self.ack_timeouts));
             }
             parts.join(", ")
         };

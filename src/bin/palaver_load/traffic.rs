@@ -23,6 +23,10 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// After an `error` frame, a closed-loop sender pauses this long rather than
 /// spinning on a server that refuses (e.g. `rate_limited`).
 const ERROR_BACKOFF: Duration = Duration::from_millis(10);
+/// A sender whose messages have gone unanswered this long stops waiting for
+/// them (counted as `ack_timeouts`): a peer that drops frames for a lagging
+/// client, or a lost ack, must not stall a sender for the rest of the run.
+const ACK_TIMEOUT: Duration = Duration::from_secs(5);
 /// The progress counters are brought up to date at least this often.
 const COUNTER_FLUSH_NANOS: u64 = 200_000_000;
 /// A timer cannot usefully tick faster; faster rates send several per tick.
@@ -105,6 +109,8 @@ pub struct Tally {
     pub acked_in_window: u64,
     /// Sends skipped because --max-inflight were unanswered.
     pub skipped: u64,
+    /// Times a sender gave up waiting for its unanswered messages.
+    pub ack_timeouts: u64,
     pub errors: BTreeMap<String, u64>,
 }
 
@@ -124,6 +130,8 @@ pub struct Live<'a> {
     ack_latency: LocalSamples,
     pending: PendingCounters,
     retry_at: Option<Instant>,
+    /// The last send or answer, for [`ACK_TIMEOUT`].
+    last_progress: Instant,
 }
 
 #[derive(Default)]
@@ -158,6 +166,7 @@ impl<'a> Live<'a> {
             ack_latency: LocalSamples::new(shard),
             pending: PendingCounters::default(),
             retry_at: None,
+            last_progress: schedule.start,
         }
     }
 
@@ -192,6 +201,11 @@ impl<'a> Live<'a> {
                 () = &mut kickoff, if closed_loop && !started => started = true,
                 () = sleep_until(self.retry_at.unwrap_or(self.schedule.stop)),
                     if self.retry_at.is_some() => self.retry_at = None,
+                () = sleep_until(self.last_progress + ACK_TIMEOUT), if self.inflight > 0 => {
+                    self.tally.ack_timeouts += 1;
+                    self.inflight = 0;
+                    self.last_progress = Instant::now();
+                }
             }
             if started && self.retry_at.is_none() {
                 self.fill_window(ws).await?;
@@ -268,6 +282,7 @@ impl<'a> Live<'a> {
             return;
         }
         self.inflight = self.inflight.saturating_sub(1);
+        self.last_progress = Instant::now();
         self.pending.acked += 1;
         if self.schedule.in_window(now) {
             self.tally.acked_in_window += 1;
@@ -288,6 +303,7 @@ impl<'a> Live<'a> {
             return;
         }
         self.inflight = self.inflight.saturating_sub(1);
+        self.last_progress = Instant::now();
         if self.schedule.in_window(stamp.sent_unix_nanos) {
             self.tally.rejected_in_window += 1;
         }
@@ -359,6 +375,9 @@ impl<'a> Live<'a> {
         ws.feed(frame.to_message())
             .await
             .map_err(|e| format!("error: {e}"))?;
+        if self.inflight == 0 {
+            self.last_progress = Instant::now();
+        }
         self.inflight += 1;
         self.tally.sent += 1;
         self.pending.sent += 1;
