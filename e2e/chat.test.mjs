@@ -403,6 +403,21 @@ describe('Palaver in a real browser', { timeout: 180_000 }, () => {
     await assertSameDocument(alice);
     await assertSameDocument(bob);
     await shot(bob, 'bob-upload');
+
+    // Dropping a file on the chat picks it like the file picker does.
+    await alice.evaluate(() => {
+      const file = new File(['notes dropped on the chat\n'], 'dropped.txt', { type: 'text/plain' });
+      const data = new DataTransfer();
+      data.items.add(file);
+      const zone = document.querySelector('#messages');
+      for (const type of ['dragenter', 'dragover', 'drop']) {
+        zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: data }));
+      }
+    });
+    await alice.locator('#uploader .upload-preview', { hasText: 'dropped.txt' }).waitFor();
+    await alice.click('#uploader button[type="submit"]');
+    const dropped = bob.locator('#messages li.message[data-seq] figure.attachment.kind-text figcaption a', { hasText: 'dropped.txt' });
+    await dropped.waitFor();
   });
 
   it('without JavaScript the room page still sends through the form', async () => {

@@ -57,6 +57,40 @@ export function enhanceUploader(form, room, onStored) {
     preview.hidden = false;
   });
 
+  // Drag and drop: a file dropped anywhere on the chat is picked as if it
+  // had been chosen with the file picker (then previewed, captioned, sent).
+  const zone = form.closest('.chat') || document.body;
+  let depth = 0;
+  const carriesFiles = (e) => !!e.dataTransfer && Array.from(e.dataTransfer.types || []).includes('Files');
+  zone.addEventListener('dragenter', (e) => {
+    if (!carriesFiles(e)) return;
+    e.preventDefault();
+    depth += 1;
+    zone.classList.add('dropping');
+  });
+  zone.addEventListener('dragover', (e) => {
+    if (!carriesFiles(e)) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = 'copy';
+  });
+  zone.addEventListener('dragleave', () => {
+    depth = Math.max(0, depth - 1);
+    if (depth === 0) zone.classList.remove('dropping');
+  });
+  zone.addEventListener('drop', (e) => {
+    if (!carriesFiles(e)) return;
+    e.preventDefault();
+    depth = 0;
+    zone.classList.remove('dropping');
+    const file = e.dataTransfer.files && e.dataTransfer.files[0];
+    if (!file) return;
+    const picked = new DataTransfer();
+    picked.items.add(file);
+    input.files = picked.files;
+    input.dispatchEvent(new Event('change'));
+    if (caption) caption.focus();
+  });
+
   form.addEventListener('submit', (event) => {
     if (form.dataset.native === '1') return;
     const file = input.files && input.files[0];
