@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod state;
 pub mod telemetry;
 pub mod uploads;
@@ -42,11 +43,32 @@ const FORM_LIMIT_BYTES: usize = 64 * 1024;
 /// §7.1.1 says the server should drop at once (Autobahn case 2.2 etc.).
 const CLIENT_DISCONNECT_TIMEOUT: std::time::Duration = std::time::Duration::ZERO;
 
+/// How long in-flight HTTP requests may take to finish after a shutdown
+/// signal before their connections are dropped.
+const SHUTDOWN_GRACE_SECS: u64 = 10;
+
 /// A bound server, ready to run.
 pub struct Application {
     address: SocketAddr,
     server: Server,
     writer_thread: JoinHandle<()>,
+    chat: actix::Addr<chat::server::ChatServer>,
+}
+
+/// Stops a running [`Application`] gracefully: every WebSocket is closed
+/// with 1001, in-flight HTTP requests finish (bounded), then the writer
+/// stores everything it accepted and the run ends.
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    server: ServerHandle,
+    chat: actix::Addr<chat::server::ChatServer>,
+}
+
+impl ShutdownHandle {
+    pub async fn shutdown(&self) {
+        let _ = self.chat.send(chat::messages::Shutdown).await;
+        self.server.stop(true).await;
+    }
 }
 
 impl Application {
@@ -54,6 +76,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         db::prepare(&config)?;
         let pool = db::build_pool(&config)?;
+        let metrics = metrics::Metrics::new();
         let writer_conn = db::SqliteSetup {
             durability: config.durability,
         }
@@ -64,10 +87,14 @@ impl Application {
                 per_ip: config.max_connections_per_ip,
             },
             pool.clone(),
+            metrics.clone(),
         )
         .start();
-        let (writer, writer_thread) =
-            WriterHandle::spawn(writer_conn, chat::publish_hook(chat.clone()))?;
+        let (writer, writer_thread) = WriterHandle::spawn(
+            writer_conn,
+            chat::publish_hook(chat.clone()),
+            metrics.clone(),
+        )?;
         let templates = assets::templates(config.assets_dir.as_deref())?;
         let static_dir =
             assets::materialize_static(&config.data_dir, config.assets_dir.as_deref())?;
@@ -98,11 +125,12 @@ impl Application {
             },
             send_limiter: chat::send_limiter(config.send_rate, config.send_burst),
             uploads: uploads::Store::new(&config.data_dir)?,
+            metrics,
             config,
             pool,
             templates,
             writer,
-            chat,
+            chat: chat.clone(),
             csrf,
             dummy_hash,
         });
@@ -136,12 +164,16 @@ impl Application {
                 .default_service(aweb::to(web::pages::not_found))
         })
         .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
+        .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+        // Signals are ours (see `run_until_signal`): sockets must get 1001.
+        .disable_signals()
         .listen(listener)?
         .run();
         Ok(Application {
             address,
             server,
             writer_thread,
+            chat,
         })
     }
 
@@ -153,9 +185,27 @@ impl Application {
         self.address.port()
     }
 
-    /// A handle to stop the server (tests use it to restart on the same data).
-    pub fn handle(&self) -> ServerHandle {
-        self.server.handle()
+    /// A handle to stop the server gracefully.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            server: self.server.handle(),
+            chat: self.chat.clone(),
+        }
+    }
+
+    /// Serve until SIGINT or SIGTERM, then shut down gracefully.
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        let handle = self.shutdown_handle();
+        actix_web::rt::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!(
+                "shutting down: closing WebSockets, finishing requests, flushing writes"
+            );
+            handle.shutdown().await;
+        });
+        self.run_until_stopped().await?;
+        tracing::info!("stopped cleanly");
+        Ok(())
     }
 
     /// Serve until the server is stopped, then let the writer finish.
@@ -169,5 +219,28 @@ impl Application {
             .context("waiting for the writer")?
             .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
         Ok(())
+    }
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -37,6 +37,6 @@ fn serve(config: Config) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(config).await?;
         tracing::info!(address = %app.address(), "Palaver is listening");
-        app.run_until_stopped().await
+        app.run_until_signal().await
     })
 }

@@ -23,6 +23,7 @@ pub struct AppState {
     pub ws_limits: WsLimits,
     pub send_limiter: SendLimiter,
     pub uploads: crate::uploads::Store,
+    pub metrics: crate::metrics::Metrics,
     pub csrf: CsrfKey,
     pub throttle: LoginThrottle,
     /// bcrypt hash checked for unknown users, at the configured cost.

@@ -86,7 +86,14 @@ pub struct RoomEvent {
 #[rtype(result = "()")]
 pub struct Publish {
     pub events: Vec<RoomEvent>,
+    /// When the batch was committed, for the fan-out latency metric.
+    pub committed_at: std::time::Instant,
 }
+
+/// The server is stopping: close every socket with 1001 (going away).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
 
 /// Send this frame to every connected session (e.g. a new room list).
 #[derive(Message)]

@@ -64,7 +64,10 @@ pub fn publish_hook(chat: Addr<ChatServer>) -> CommitHook {
                 frame: ServerFrame::Message(Box::new(message_object(s))).to_text(),
             })
             .collect();
-        chat.do_send(Publish { events });
+        chat.do_send(Publish {
+            events,
+            committed_at: std::time::Instant::now(),
+        });
     })
 }
 
@@ -127,6 +130,10 @@ pub async fn post_upload(
         })
         .await?;
     tracing::info!(upload = upload.id, kind = %upload.kind, size = upload.size, "upload stored");
+    state
+        .metrics
+        .upload_bytes
+        .inc_by(u64::try_from(upload.size).unwrap_or(0));
     store_message(state, user, room, caption, None, Some(upload)).await
 }
 

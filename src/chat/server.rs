@@ -19,6 +19,7 @@ use super::messages::*;
 use super::presence::RoomMembers;
 use super::protocol::ServerFrame;
 use crate::db::{self, DbPool};
+use crate::metrics::Metrics;
 
 /// How often open sockets are checked against the database, so sessions
 /// that were ended elsewhere (CLI, expiry, disabled account) are closed.
@@ -61,10 +62,11 @@ pub struct ChatServer {
     next_id: SessionId,
     limits: ConnectionLimits,
     pool: DbPool,
+    metrics: Metrics,
 }
 
 impl ChatServer {
-    pub fn new(limits: ConnectionLimits, pool: DbPool) -> Self {
+    pub fn new(limits: ConnectionLimits, pool: DbPool, metrics: Metrics) -> Self {
         ChatServer {
             sessions: HashMap::new(),
             rooms: HashMap::new(),
@@ -75,6 +77,7 @@ impl ChatServer {
             next_id: 1,
             limits,
             pool,
+            metrics,
         }
     }
 
@@ -95,6 +98,7 @@ impl ChatServer {
                     code: 1008,
                     reason: "outbound queue overflow: reconnect and resume",
                 });
+                self.metrics.slow_consumers_dropped.inc();
             }
             self.remove_session(id);
         }
@@ -157,6 +161,8 @@ impl ChatServer {
             self.leave_room(id, room_id);
         }
         if let Some(entry) = self.sessions.remove(&id) {
+            self.metrics.ws_connections.dec();
+            self.metrics.active_rooms.set(self.rooms.len() as i64);
             decrement(&mut self.per_user, entry.user_id);
             if let Some(ip) = entry.ip {
                 decrement(&mut self.per_ip, ip);
@@ -240,6 +246,7 @@ impl Handler<Connect> for ChatServer {
         *self.per_user.entry(msg.user_id).or_insert(0) += 1;
         let id = self.next_id;
         self.next_id += 1;
+        self.metrics.ws_connections.inc();
         self.sessions.insert(
             id,
             SessionEntry {
@@ -277,6 +284,7 @@ impl Handler<Join> for ChatServer {
             .entry(msg.room_id)
             .or_insert_with(|| RoomMembers::new(msg.room_name));
         let changed = room.add(msg.session_id, &user);
+        self.metrics.active_rooms.set(self.rooms.len() as i64);
         if changed {
             self.presence_changed(msg.room_id);
         } else if let Some(room) = self.rooms.get(&msg.room_id) {
@@ -336,6 +344,7 @@ impl Handler<Publish> for ChatServer {
 
     fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
         let mut overflowed = Vec::new();
+        let mut delivered = 0u64;
         for event in msg.events {
             if let Some(waiters) = self.waiters.remove(&event.room_id) {
                 for waiter in waiters {
@@ -346,7 +355,7 @@ impl Handler<Publish> for ChatServer {
                 continue;
             };
             for &id in &room.sessions {
-                let delivered = self.deliver(
+                let delivered_one = self.deliver(
                     id,
                     ToSession::Event {
                         room_id: event.room_id,
@@ -354,11 +363,17 @@ impl Handler<Publish> for ChatServer {
                         frame: event.frame.clone(),
                     },
                 );
-                if !delivered {
+                if delivered_one {
+                    delivered += 1;
+                } else {
                     overflowed.push(id);
                 }
             }
         }
+        self.metrics.messages_delivered.inc_by(delivered);
+        self.metrics
+            .fanout_seconds
+            .observe(msg.committed_at.elapsed().as_secs_f64());
         overflowed.sort_unstable();
         overflowed.dedup();
         self.drop_overflowed(overflowed);
@@ -394,6 +409,19 @@ impl Handler<CloseSessions> for ChatServer {
                     reason: msg.reason,
                 });
             }
+        }
+    }
+}
+
+impl Handler<Shutdown> for ChatServer {
+    type Result = ();
+
+    fn handle(&mut self, _: Shutdown, _: &mut Context<Self>) {
+        for entry in self.sessions.values() {
+            entry.recipient.do_send(ToSession::Close {
+                code: 1001,
+                reason: "server shutting down",
+            });
         }
     }
 }

@@ -69,3 +69,8 @@ pub fn list(conn: &mut Conn) -> QueryResult<Vec<RoomSummary>> {
         .order(rooms::name_key.asc())
         .load(conn)
 }
+
+/// How many rooms exist.
+pub fn count(conn: &mut Conn) -> QueryResult<i64> {
+    rooms::table.count().get_result(conn)
+}

@@ -13,6 +13,7 @@
 //! error reply and nothing is acknowledged for it.
 
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use anyhow::Context;
 use tokio::sync::{mpsc, oneshot};
@@ -20,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::messages;
 use super::models::{Message, NewMessage, Upload};
 use super::{now_ms, Conn};
+use crate::metrics::Metrics;
 
 /// Most jobs in one transaction: bounds a batch's latency under a flood.
 pub const MAX_BATCH: usize = 512;
@@ -91,13 +93,29 @@ pub struct WriterHandle {
 impl WriterHandle {
     /// Start the writer thread on `conn`. The thread ends once every handle
     /// has been dropped and the queue is drained.
-    pub fn spawn(conn: Conn, on_commit: CommitHook) -> anyhow::Result<(Self, JoinHandle<()>)> {
+    pub fn spawn(
+        conn: Conn,
+        on_commit: CommitHook,
+        metrics: Metrics,
+    ) -> anyhow::Result<(Self, JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let thread = std::thread::Builder::new()
             .name("palaver-writer".into())
-            .spawn(move || Writer { conn, on_commit }.run(rx))
+            .spawn(move || {
+                Writer {
+                    conn,
+                    on_commit,
+                    metrics,
+                }
+                .run(rx)
+            })
             .context("Failed to start the writer thread")?;
         Ok((WriterHandle { tx }, thread))
+    }
+
+    /// Is the writer thread still taking jobs? (`/readyz`)
+    pub fn is_running(&self) -> bool {
+        !self.tx.is_closed()
     }
 
     /// Store a message; resolves after its batch has been committed.
@@ -114,6 +132,7 @@ impl WriterHandle {
 struct Writer {
     conn: Conn,
     on_commit: CommitHook,
+    metrics: Metrics,
 }
 
 impl Writer {
@@ -134,6 +153,7 @@ impl Writer {
 
     fn process(&mut self, batch: &mut Vec<WriteJob>) {
         let jobs: Vec<&NewMessageJob> = batch.iter().map(|w| &w.job).collect();
+        let started = Instant::now();
         let results = match store_all(&mut self.conn, &jobs) {
             Ok(stored) => stored.into_iter().map(Ok).collect(),
             Err(err) if batch.len() == 1 => vec![Err(WriteError::Failed(err.to_string()))],
@@ -154,7 +174,12 @@ impl Writer {
             .filter(|s| !s.duplicate)
             .cloned()
             .collect();
+        self.metrics
+            .db_batch_seconds
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics.db_batch_size.observe(batch.len() as f64);
         if !fresh.is_empty() {
+            self.metrics.messages_stored.inc_by(fresh.len() as u64);
             (self.on_commit)(&fresh);
         }
         for (job, result) in batch.drain(..).zip(results) {

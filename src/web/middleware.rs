@@ -11,6 +11,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
 use crate::error::ErrorInfo;
+use crate::metrics::HttpLabels;
 use crate::state::AppState;
 
 /// Content Security Policy: nothing inline, nothing from elsewhere.
@@ -40,11 +41,32 @@ pub async fn log_requests(
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.path().to_owned();
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.metrics.clone());
     let result = next.call(req).await;
-    let status = match &result {
-        Ok(res) => res.status().as_u16(),
-        Err(err) => err.as_response_error().status_code().as_u16(),
+    let (status, route) = match &result {
+        Ok(res) => (
+            res.status().as_u16(),
+            res.request()
+                .match_pattern()
+                .unwrap_or_else(|| "unmatched".into()),
+        ),
+        Err(err) => (
+            err.as_response_error().status_code().as_u16(),
+            "unmatched".into(),
+        ),
     };
+    if let Some(metrics) = metrics {
+        metrics
+            .http_requests
+            .get_or_create(&HttpLabels {
+                route,
+                method: method.to_string(),
+                status,
+            })
+            .inc();
+    }
     tracing::info!(
         %method,
         %path,

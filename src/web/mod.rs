@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod api;
 pub mod middleware;
+pub mod ops;
 pub mod page;
 pub mod pages;
 pub mod rooms;
@@ -15,6 +16,9 @@ use actix_web::web;
 /// `Application::build`, since their directory is only known at start-up.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(pages::home))
+        .route("/healthz", web::get().to(ops::healthz))
+        .route("/readyz", web::get().to(ops::readyz))
+        .route("/metrics", web::get().to(ops::metrics))
         .route("/index.html", web::get().to(pages::index_html))
         .service(
             web::resource("/register")

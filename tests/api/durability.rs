@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 /// Start `palaver serve` on a free port; returns the child and its base URL.
-fn start_binary(data_dir: &Path) -> (Child, String) {
+pub fn start_binary(data_dir: &Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_palaver"))
         .env("CHAT_DATA_DIR", data_dir)
         .env("CHAT_BIND", "127.0.0.1:0")

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use actix_web::dev::ServerHandle;
 use palaver::config::Config;
 use palaver::Application;
 use reqwest::{redirect, Client, Response};
@@ -20,7 +19,7 @@ pub struct TestApp {
     /// Keeps the temp dir alive as long as any app uses it.
     _dir: Option<Arc<TempDir>>,
     /// The in-process server; `None` for a server in another process.
-    running: Option<(ServerHandle, JoinHandle<anyhow::Result<()>>)>,
+    running: Option<(palaver::ShutdownHandle, JoinHandle<anyhow::Result<()>>)>,
 }
 
 pub fn test_config(data_dir: &Path) -> Config {
@@ -42,7 +41,7 @@ pub async fn spawn_with(config: Config, dir: Option<Arc<TempDir>>) -> TestApp {
     let data_dir = config.data_dir.clone();
     let app = Application::build(config).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
-    let handle = app.handle();
+    let handle = app.shutdown_handle();
     let task = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -171,7 +170,7 @@ impl TestApp {
     /// Stop the server and wait until its writer has finished.
     pub async fn stop(self) -> Option<Arc<TempDir>> {
         if let Some((handle, task)) = self.running {
-            handle.stop(true).await;
+            handle.shutdown().await;
             task.await.unwrap().unwrap();
         }
         self._dir

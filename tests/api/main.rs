@@ -9,6 +9,7 @@ mod api;
 mod cli;
 mod durability;
 mod helpers;
+mod ops;
 mod persistence;
 mod rooms;
 mod site;
