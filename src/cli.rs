@@ -163,6 +163,16 @@ pub struct Cli {
     )]
     pub max_connections_per_ip: usize,
 
+    /// Seconds between checks that open WebSockets still belong to live
+    /// sessions (logged out elsewhere, expired, account disabled → 1008).
+    #[arg(
+        long,
+        env = "CHAT_SESSION_CHECK_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub session_check_secs: u64,
+
     /// Test-only: `/ws` skips authentication and echoes every message, for
     /// the Autobahn conformance suite (scripts/autobahn.sh). Never in production.
     #[arg(long, env = "CHAT_CONFORMANCE_ECHO", hide = true, global = true)]

@@ -37,6 +37,7 @@ pub struct Config {
     pub send_burst: u32,
     pub max_sockets_per_user: usize,
     pub max_connections_per_ip: usize,
+    pub session_check: Duration,
     pub conformance_echo: bool,
 }
 
@@ -87,6 +88,7 @@ impl Config {
             send_burst: cli.send_burst,
             max_sockets_per_user: cli.max_sockets_per_user,
             max_connections_per_ip: cli.max_connections_per_ip,
+            session_check: Duration::from_secs(cli.session_check_secs),
             conformance_echo: cli.conformance_echo,
         };
         config.validate()?;
@@ -128,6 +130,9 @@ impl Config {
         }
         if self.login_window.is_zero() {
             return Err("CHAT_LOGIN_WINDOW_SECS must be at least 1".into());
+        }
+        if self.session_check.is_zero() {
+            return Err("CHAT_SESSION_CHECK_SECS must be at least 1".into());
         }
         if self.ws_heartbeat.is_zero() || self.ws_timeout <= self.ws_heartbeat {
             return Err(

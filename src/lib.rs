@@ -85,6 +85,7 @@ impl Application {
             chat::server::ConnectionLimits {
                 per_user: config.max_sockets_per_user,
                 per_ip: config.max_connections_per_ip,
+                session_check: config.session_check,
             },
             pool.clone(),
             metrics.clone(),

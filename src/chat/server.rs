@@ -21,10 +21,6 @@ use super::protocol::ServerFrame;
 use crate::db::{self, DbPool};
 use crate::metrics::Metrics;
 
-/// How often open sockets are checked against the database, so sessions
-/// that were ended elsewhere (CLI, expiry, disabled account) are closed.
-const REVALIDATE_EVERY: Duration = Duration::from_secs(30);
-
 /// Requests that may queue for the `ChatServer` (joins, sends of
 /// presence...) before senders wait; events from the writer use `do_send`
 /// and are never refused.
@@ -40,6 +36,9 @@ const PRESENCE_EVERY: Duration = Duration::from_millis(250);
 pub struct ConnectionLimits {
     pub per_user: usize,
     pub per_ip: usize,
+    /// How often open sockets are checked against the database, so sessions
+    /// ended elsewhere (the admin CLI, expiry, a disabled account) close.
+    pub session_check: Duration,
 }
 
 struct SessionEntry {
@@ -225,7 +224,9 @@ impl Actor for ChatServer {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(CHAT_SERVER_MAILBOX);
-        ctx.run_interval(REVALIDATE_EVERY, |server, ctx| server.revalidate(ctx));
+        ctx.run_interval(self.limits.session_check, |server, ctx| {
+            server.revalidate(ctx)
+        });
         ctx.run_interval(PRESENCE_EVERY, |server, _| server.flush_presence());
     }
 }
