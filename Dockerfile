@@ -12,7 +12,11 @@ COPY static ./static
 RUN cargo build --release --locked --bin palaver
 
 FROM debian:bookworm-slim
-RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin palaver \
+# curl only for the HEALTHCHECK below.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends curl ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin palaver \
     && mkdir -p /data && chown palaver:palaver /data
 COPY --from=build /src/target/release/palaver /usr/local/bin/palaver
 USER palaver
@@ -20,5 +24,9 @@ ENV CHAT_BIND=0.0.0.0:8080 \
     CHAT_DATA_DIR=/data
 VOLUME ["/data"]
 EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+    CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
+# SIGTERM (docker stop) closes WebSockets with 1001 and flushes writes.
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/palaver"]
 CMD ["serve"]

@@ -12,9 +12,14 @@ use crate::helpers::*;
 
 /// Start `palaver serve` on a free port; returns the child and its base URL.
 pub fn start_binary(data_dir: &Path) -> (Child, String) {
+    start_binary_on(data_dir, "127.0.0.1:0")
+}
+
+/// Start `palaver` (no subcommand, as a container does) bound to `bind`.
+pub fn start_binary_on(data_dir: &Path, bind: &str) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_palaver"))
         .env("CHAT_DATA_DIR", data_dir)
-        .env("CHAT_BIND", "127.0.0.1:0")
+        .env("CHAT_BIND", bind)
         .env("CHAT_BCRYPT_COST", "4")
         .env("CHAT_LOG", "info")
         .env("CHAT_SEND_RATE", "100000")
@@ -31,7 +36,9 @@ pub fn start_binary(data_dir: &Path) -> (Child, String) {
             .expect("server exited before listening")
             .unwrap();
         if let Some(at) = line.find("address=") {
-            break line[at + "address=".len()..].trim().to_string();
+            let address = line[at + "address=".len()..].trim();
+            // Bound to every interface: talk to it over loopback.
+            break address.replace("0.0.0.0", "127.0.0.1");
         }
     };
     // Keep draining the log so the server never blocks on a full pipe.

@@ -109,3 +109,17 @@ async fn sigterm_closes_sockets_and_exits_0() {
         .unwrap();
     assert_eq!(exit.code(), Some(0), "{exit:?}");
 }
+
+#[actix_web::test]
+async fn the_binary_runs_as_a_container_would() {
+    // The Dockerfile's environment: every interface, a data dir that does
+    // not exist yet, no subcommand.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("x");
+    let (mut server, url) = crate::durability::start_binary_on(&data, "0.0.0.0:0");
+    let res = reqwest::get(format!("{url}/healthz")).await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(data.join("palaver.db").is_file());
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
