@@ -14,7 +14,8 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::stats::Counters;
-use super::traffic::{describe_close, Incoming, Live, Outgoing, Schedule, Tally, Ws};
+use super::traffic::{Live, Schedule, Tally, Ws};
+use super::wire::{describe_close, Incoming, Outgoing};
 use super::Plan;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);

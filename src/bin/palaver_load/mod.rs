@@ -1,6 +1,7 @@
 //! The parts of `palaver-load`: the command line, getting accounts and rooms,
-//! one connection's life, the measured traffic, how busy the machine was, the stamp that carries the
-//! send time, the statistics and the final report.
+//! one connection's life, the measured traffic, the protocol's frames, the
+//! stamp that carries the send time, how busy the machine was, the statistics
+//! and the final report.
 
 pub mod accounts;
 pub mod cli;
@@ -10,6 +11,7 @@ pub mod report;
 pub mod stamp;
 pub mod stats;
 pub mod traffic;
+pub mod wire;
 
 use stats::{Counters, SharedHistogram};
 
