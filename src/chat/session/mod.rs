@@ -14,7 +14,16 @@
 //! becomes a member (so live events start to arrive and are buffered), then
 //! reads the stored events from the database, sends them, and finally
 //! releases the buffered live events with a larger `seq`. After that, an
-//! event whose `seq` is not above the last one sent is dropped.
+//! event whose `seq` is not above the last one sent is dropped (`sync.rs`).
+//! The frame layer (reassembly, close codes, heartbeat) is `frames.rs`; the
+//! test-only echo session is `echo.rs`.
+
+mod echo;
+mod frames;
+mod sync;
+
+use self::echo::EchoSession;
+use self::frames::{close, close_and_stop, start_heartbeat, Assembler, Inbound};
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -25,10 +34,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 use bytestring::ByteString;
 
-use super::messages::{Connect, Disconnect, Join, Leave, SessionId, ToSession, Typing};
-use super::protocol::{
-    decode, ClientFrame, MessageObject, ServerFrame, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT,
-};
+use super::messages::{Connect, Disconnect, Leave, SessionId, ToSession, Typing};
+use super::protocol::{decode, ClientFrame, ServerFrame, HISTORY_DEFAULT_LIMIT};
 use super::server::ChatServer;
 use super::RoomRef;
 use crate::auth::{csrf, session, CurrentUser, MaybeUser};
@@ -59,169 +66,11 @@ pub struct WsLimits {
 }
 
 /// Where a room stands for this session.
-enum RoomSync {
+pub(super) enum RoomSync {
     /// Reading stored events; live ones wait here in `seq` order.
     Syncing(Vec<(i64, ByteString)>),
     /// Up to date; the last `seq` sent.
     Live(i64),
-}
-
-/// What a complete incoming message turned out to be.
-enum Inbound {
-    Text(String),
-    Binary(web::Bytes),
-    /// Control frame or a fragment: nothing for the application.
-    Nothing,
-}
-
-/// Reassembles fragmented messages and maps protocol errors to close codes.
-struct Assembler {
-    partial: Option<(bool, web::BytesMut)>,
-    max_bytes: usize,
-}
-
-impl Assembler {
-    fn new(max_bytes: usize) -> Self {
-        Assembler {
-            partial: None,
-            max_bytes,
-        }
-    }
-
-    fn append(&mut self, bytes: &[u8]) -> Result<(), ws::CloseReason> {
-        let Some((_, buf)) = self.partial.as_mut() else {
-            return Err(close(
-                ws::CloseCode::Protocol,
-                "continuation without a start",
-            ));
-        };
-        if buf.len() + bytes.len() > self.max_bytes {
-            self.partial = None;
-            return Err(close(ws::CloseCode::Size, "message too big"));
-        }
-        buf.extend_from_slice(bytes);
-        Ok(())
-    }
-
-    fn start(&mut self, text: bool, bytes: &[u8]) -> Result<(), ws::CloseReason> {
-        if self.partial.is_some() {
-            return Err(close(
-                ws::CloseCode::Protocol,
-                "new message inside a fragmented one",
-            ));
-        }
-        self.partial = Some((text, web::BytesMut::new()));
-        self.append(bytes)
-    }
-
-    fn finish(&mut self) -> Result<Inbound, ws::CloseReason> {
-        match self.partial.take() {
-            Some((true, buf)) => String::from_utf8(buf.to_vec())
-                .map(Inbound::Text)
-                .map_err(|_| close(ws::CloseCode::Invalid, "text is not UTF-8")),
-            Some((false, buf)) => Ok(Inbound::Binary(buf.freeze())),
-            None => Err(close(
-                ws::CloseCode::Protocol,
-                "continuation without a start",
-            )),
-        }
-    }
-
-    /// Handle one frame: control frames are answered here; complete data
-    /// messages are returned. `Err` means: close with this reason and stop.
-    fn frame<A>(
-        &mut self,
-        item: Result<ws::Message, ws::ProtocolError>,
-        ctx: &mut ws::WebsocketContext<A>,
-    ) -> Result<Inbound, Option<ws::CloseReason>>
-    where
-        A: Actor<Context = ws::WebsocketContext<A>>,
-    {
-        let message = item.map_err(protocol_close)?;
-        let in_fragment = self.partial.is_some();
-        match message {
-            ws::Message::Ping(payload) => {
-                ctx.pong(&payload);
-                Ok(Inbound::Nothing)
-            }
-            ws::Message::Pong(_) | ws::Message::Nop => Ok(Inbound::Nothing),
-            ws::Message::Close(reason) => {
-                // Echo the peer's code (RFC 6455 §5.5.1), then stop.
-                Err(Some(reason.map_or_else(
-                    || ws::CloseCode::Normal.into(),
-                    |r| r.code.into(),
-                )))
-            }
-            ws::Message::Text(_) | ws::Message::Binary(_) if in_fragment => Err(Some(close(
-                ws::CloseCode::Protocol,
-                "new message inside a fragmented one",
-            ))),
-            ws::Message::Text(text) => Ok(Inbound::Text(text.to_string())),
-            ws::Message::Binary(bytes) => Ok(Inbound::Binary(bytes)),
-            ws::Message::Continuation(item) => {
-                let step = match item {
-                    actix_http::ws::Item::FirstText(b) => {
-                        self.start(true, &b).map(|_| Inbound::Nothing)
-                    }
-                    actix_http::ws::Item::FirstBinary(b) => {
-                        self.start(false, &b).map(|_| Inbound::Nothing)
-                    }
-                    actix_http::ws::Item::Continue(b) => self.append(&b).map(|_| Inbound::Nothing),
-                    actix_http::ws::Item::Last(b) => self.append(&b).and_then(|_| self.finish()),
-                };
-                step.map_err(Some)
-            }
-        }
-    }
-}
-
-fn close(code: ws::CloseCode, description: &str) -> ws::CloseReason {
-    ws::CloseReason {
-        code,
-        description: Some(description.to_string()),
-    }
-}
-
-/// The close frame for a protocol error; `None` for a broken connection.
-fn protocol_close(err: ws::ProtocolError) -> Option<ws::CloseReason> {
-    match err {
-        ws::ProtocolError::Overflow => Some(close(ws::CloseCode::Size, "message too big")),
-        ws::ProtocolError::Io(io) if io.to_string().to_ascii_lowercase().contains("utf-8") => {
-            Some(close(ws::CloseCode::Invalid, "text is not UTF-8"))
-        }
-        // actix-http reports frames with reserved bits set this way.
-        ws::ProtocolError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
-            Some(close(ws::CloseCode::Protocol, &io.to_string()))
-        }
-        ws::ProtocolError::Io(_) => None,
-        other => Some(close(ws::CloseCode::Protocol, &other.to_string())),
-    }
-}
-
-/// Send a close frame (if any) and stop the actor.
-fn close_and_stop<A>(ctx: &mut ws::WebsocketContext<A>, reason: Option<ws::CloseReason>)
-where
-    A: Actor<Context = ws::WebsocketContext<A>>,
-{
-    if reason.is_some() {
-        ctx.close(reason);
-    }
-    ctx.stop();
-}
-
-/// Ping every `heartbeat`; stop when nothing was heard for `timeout`.
-fn start_heartbeat<A>(ctx: &mut ws::WebsocketContext<A>, limits: WsLimits, heard: fn(&A) -> Instant)
-where
-    A: Actor<Context = ws::WebsocketContext<A>>,
-{
-    ctx.run_interval(limits.heartbeat, move |act, ctx| {
-        if heard(act).elapsed() > limits.timeout {
-            tracing::debug!("WebSocket peer silent; dropping it");
-            ctx.stop();
-        } else {
-            ctx.ping(b"");
-        }
-    });
 }
 
 pub struct WsSession {
@@ -431,145 +280,6 @@ impl WsSession {
         );
     }
 
-    /// Join `room` and send stored events — the latest (`after = None`) or
-    /// every one after `after` — then go live.
-    fn sync(&mut self, room: RoomRef, after: Option<i64>, ctx: &mut ws::WebsocketContext<Self>) {
-        self.rooms.insert(room.id, RoomSync::Syncing(Vec::new()));
-        let join = self.server.send(Join {
-            session_id: self.id,
-            room_id: room.id,
-            room_name: room.name.clone(),
-        });
-        let app = self.app.clone();
-        let room_id = room.id;
-        let read = async move {
-            join.await
-                .map_err(|_| AppError::Unavailable(anyhow::anyhow!("chat server stopped")))?;
-            match after {
-                None => {
-                    app.db(move |conn| db::messages::latest(conn, room_id, JOIN_BACKLOG))
-                        .await
-                }
-                Some(after) => {
-                    app.db(move |conn| db::messages::after(conn, room_id, after, RESUME_PAGE))
-                        .await
-                }
-            }
-        };
-        ctx.spawn(
-            read.into_actor(self)
-                .map(move |result, act, ctx| act.synced(room, after, result, ctx)),
-        );
-    }
-
-    /// Send one page of stored events; fetch the next or go live.
-    fn synced(
-        &mut self,
-        room: RoomRef,
-        after: Option<i64>,
-        result: Result<Vec<db::messages::MessageView>, AppError>,
-        ctx: &mut ws::WebsocketContext<Self>,
-    ) {
-        let rows = match result {
-            Ok(rows) => rows,
-            Err(err) => {
-                self.rooms.remove(&room.id);
-                self.server.do_send(Leave {
-                    session_id: self.id,
-                    room_id: room.id,
-                });
-                return self.send(ctx, &ServerFrame::error("unavailable", err.to_string()));
-            }
-        };
-        let page_full = after.is_some() && rows.len() as i64 == RESUME_PAGE;
-        let has_more = match after {
-            Some(_) => page_full,
-            None => rows.first().is_some_and(|r| r.message.seq > 1),
-        };
-        let last = rows
-            .last()
-            .map(|r| r.message.seq)
-            .unwrap_or(after.unwrap_or(0));
-        let messages = rows
-            .into_iter()
-            .map(|view| MessageObject::from_view(&room.name, view))
-            .collect();
-        self.send(
-            ctx,
-            &ServerFrame::History {
-                room: room.name.clone(),
-                messages,
-                has_more,
-            },
-        );
-        if page_full {
-            let app = self.app.clone();
-            let room_id = room.id;
-            let next = async move {
-                app.db(move |conn| db::messages::after(conn, room_id, last, RESUME_PAGE))
-                    .await
-            };
-            ctx.spawn(
-                next.into_actor(self)
-                    .map(move |result, act, ctx| act.synced(room, Some(last), result, ctx)),
-            );
-        } else {
-            self.go_live(room.id, last, ctx);
-        }
-    }
-
-    /// Release live events buffered during a sync that come after `last`.
-    fn go_live(&mut self, room_id: i32, mut last: i64, ctx: &mut ws::WebsocketContext<Self>) {
-        if let Some(RoomSync::Syncing(buffer)) = self.rooms.remove(&room_id) {
-            for (seq, frame) in buffer {
-                if seq > last {
-                    last = seq;
-                    ctx.text(frame);
-                }
-            }
-        }
-        self.rooms.insert(room_id, RoomSync::Live(last));
-    }
-
-    fn history(
-        &mut self,
-        room: RoomRef,
-        before: Option<i64>,
-        limit: Option<i64>,
-        ctx: &mut ws::WebsocketContext<Self>,
-    ) {
-        let limit = limit
-            .unwrap_or(HISTORY_DEFAULT_LIMIT)
-            .clamp(1, HISTORY_MAX_LIMIT);
-        let app = self.app.clone();
-        let room_id = room.id;
-        let read = async move {
-            app.db(move |conn| db::messages::before(conn, room_id, before, limit))
-                .await
-        };
-        ctx.spawn(
-            read.into_actor(self)
-                .map(move |result, act, ctx| match result {
-                    Ok(rows) => {
-                        let has_more = rows.first().is_some_and(|r| r.message.seq > 1);
-                        let messages = rows
-                            .into_iter()
-                            .map(|view| MessageObject::from_view(&room.name, view))
-                            .collect();
-                        act.send(
-                            ctx,
-                            &ServerFrame::History {
-                                room: room.name,
-                                messages,
-                                has_more,
-                            },
-                        );
-                    }
-                    Err(err) => act.send(ctx, &ServerFrame::error("unavailable", err.to_string())),
-                }),
-        );
-    }
-
     fn on_send(
         &mut self,
         room: String,
@@ -620,35 +330,6 @@ impl WsSession {
     }
 }
 
-/// `/ws` in conformance mode (`CHAT_CONFORMANCE_ECHO`): no authentication,
-/// every message echoed back, through the same frame handling as chat
-/// sessions. Used by scripts/autobahn.sh; never enable it in production.
-pub struct EchoSession {
-    limits: WsLimits,
-    assembler: Assembler,
-    last_heard: Instant,
-}
-
-impl Actor for EchoSession {
-    type Context = ws::WebsocketContext<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        start_heartbeat(ctx, self.limits, |s: &Self| s.last_heard);
-    }
-}
-
-impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for EchoSession {
-    fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
-        self.last_heard = Instant::now();
-        match self.assembler.frame(item, ctx) {
-            Ok(Inbound::Text(text)) => ctx.text(text),
-            Ok(Inbound::Binary(bytes)) => ctx.binary(bytes),
-            Ok(Inbound::Nothing) => {}
-            Err(reason) => close_and_stop(ctx, reason),
-        }
-    }
-}
-
 /// `GET /ws`: authenticate, check the origin, upgrade.
 pub async fn ws_route(
     req: HttpRequest,
@@ -661,11 +342,7 @@ pub async fn ws_route(
     let upgrade_error =
         |err: actix_web::Error| AppError::bad_request(format!("WebSocket upgrade failed: {err}"));
     if app.config.conformance_echo {
-        let echo = EchoSession {
-            limits,
-            assembler: Assembler::new(limits.max_message_bytes),
-            last_heard: Instant::now(),
-        };
+        let echo = EchoSession::new(limits);
         return ws::WsResponseBuilder::new(echo, &req, stream)
             .codec(codec)
             .start()

@@ -1,0 +1,172 @@
+//! The frame layer shared by chat and echo sessions: reassembly of
+//! fragmented messages up to the size cap, the right close code for every
+//! protocol error (1002, 1007, 1009), and the heartbeat.
+
+use std::time::Instant;
+
+use actix::prelude::*;
+use actix_web::web;
+use actix_web_actors::ws;
+
+use super::WsLimits;
+
+/// What a complete incoming message turned out to be.
+pub(super) enum Inbound {
+    Text(String),
+    Binary(web::Bytes),
+    /// Control frame or a fragment: nothing for the application.
+    Nothing,
+}
+
+/// Reassembles fragmented messages and maps protocol errors to close codes.
+pub(super) struct Assembler {
+    partial: Option<(bool, web::BytesMut)>,
+    max_bytes: usize,
+}
+
+impl Assembler {
+    pub(super) fn new(max_bytes: usize) -> Self {
+        Assembler {
+            partial: None,
+            max_bytes,
+        }
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> Result<(), ws::CloseReason> {
+        let Some((_, buf)) = self.partial.as_mut() else {
+            return Err(close(
+                ws::CloseCode::Protocol,
+                "continuation without a start",
+            ));
+        };
+        if buf.len() + bytes.len() > self.max_bytes {
+            self.partial = None;
+            return Err(close(ws::CloseCode::Size, "message too big"));
+        }
+        buf.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn start(&mut self, text: bool, bytes: &[u8]) -> Result<(), ws::CloseReason> {
+        if self.partial.is_some() {
+            return Err(close(
+                ws::CloseCode::Protocol,
+                "new message inside a fragmented one",
+            ));
+        }
+        self.partial = Some((text, web::BytesMut::new()));
+        self.append(bytes)
+    }
+
+    fn finish(&mut self) -> Result<Inbound, ws::CloseReason> {
+        match self.partial.take() {
+            Some((true, buf)) => String::from_utf8(buf.to_vec())
+                .map(Inbound::Text)
+                .map_err(|_| close(ws::CloseCode::Invalid, "text is not UTF-8")),
+            Some((false, buf)) => Ok(Inbound::Binary(buf.freeze())),
+            None => Err(close(
+                ws::CloseCode::Protocol,
+                "continuation without a start",
+            )),
+        }
+    }
+
+    /// Handle one frame: control frames are answered here; complete data
+    /// messages are returned. `Err` means: close with this reason and stop.
+    pub(super) fn frame<A>(
+        &mut self,
+        item: Result<ws::Message, ws::ProtocolError>,
+        ctx: &mut ws::WebsocketContext<A>,
+    ) -> Result<Inbound, Option<ws::CloseReason>>
+    where
+        A: Actor<Context = ws::WebsocketContext<A>>,
+    {
+        let message = item.map_err(protocol_close)?;
+        let in_fragment = self.partial.is_some();
+        match message {
+            ws::Message::Ping(payload) => {
+                ctx.pong(&payload);
+                Ok(Inbound::Nothing)
+            }
+            ws::Message::Pong(_) | ws::Message::Nop => Ok(Inbound::Nothing),
+            ws::Message::Close(reason) => {
+                // Echo the peer's code (RFC 6455 §5.5.1), then stop.
+                Err(Some(reason.map_or_else(
+                    || ws::CloseCode::Normal.into(),
+                    |r| r.code.into(),
+                )))
+            }
+            ws::Message::Text(_) | ws::Message::Binary(_) if in_fragment => Err(Some(close(
+                ws::CloseCode::Protocol,
+                "new message inside a fragmented one",
+            ))),
+            ws::Message::Text(text) => Ok(Inbound::Text(text.to_string())),
+            ws::Message::Binary(bytes) => Ok(Inbound::Binary(bytes)),
+            ws::Message::Continuation(item) => {
+                let step = match item {
+                    actix_http::ws::Item::FirstText(b) => {
+                        self.start(true, &b).map(|_| Inbound::Nothing)
+                    }
+                    actix_http::ws::Item::FirstBinary(b) => {
+                        self.start(false, &b).map(|_| Inbound::Nothing)
+                    }
+                    actix_http::ws::Item::Continue(b) => self.append(&b).map(|_| Inbound::Nothing),
+                    actix_http::ws::Item::Last(b) => self.append(&b).and_then(|_| self.finish()),
+                };
+                step.map_err(Some)
+            }
+        }
+    }
+}
+
+pub(super) fn close(code: ws::CloseCode, description: &str) -> ws::CloseReason {
+    ws::CloseReason {
+        code,
+        description: Some(description.to_string()),
+    }
+}
+
+/// The close frame for a protocol error; `None` for a broken connection.
+fn protocol_close(err: ws::ProtocolError) -> Option<ws::CloseReason> {
+    match err {
+        ws::ProtocolError::Overflow => Some(close(ws::CloseCode::Size, "message too big")),
+        ws::ProtocolError::Io(io) if io.to_string().to_ascii_lowercase().contains("utf-8") => {
+            Some(close(ws::CloseCode::Invalid, "text is not UTF-8"))
+        }
+        // actix-http reports frames with reserved bits set this way.
+        ws::ProtocolError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            Some(close(ws::CloseCode::Protocol, &io.to_string()))
+        }
+        ws::ProtocolError::Io(_) => None,
+        other => Some(close(ws::CloseCode::Protocol, &other.to_string())),
+    }
+}
+
+/// Send a close frame (if any) and stop the actor.
+pub(super) fn close_and_stop<A>(ctx: &mut ws::WebsocketContext<A>, reason: Option<ws::CloseReason>)
+where
+    A: Actor<Context = ws::WebsocketContext<A>>,
+{
+    if reason.is_some() {
+        ctx.close(reason);
+    }
+    ctx.stop();
+}
+
+/// Ping every `heartbeat`; stop when nothing was heard for `timeout`.
+pub(super) fn start_heartbeat<A>(
+    ctx: &mut ws::WebsocketContext<A>,
+    limits: WsLimits,
+    heard: fn(&A) -> Instant,
+) where
+    A: Actor<Context = ws::WebsocketContext<A>>,
+{
+    ctx.run_interval(limits.heartbeat, move |act, ctx| {
+        if heard(act).elapsed() > limits.timeout {
+            tracing::debug!("WebSocket peer silent; dropping it");
+            ctx.stop();
+        } else {
+            ctx.ping(b"");
+        }
+    });
+}

@@ -1,0 +1,158 @@
+//! Joining, resuming and paging a room: the gap- and duplicate-free seam
+//! between stored events and live ones (see the module doc of `session`).
+
+use actix::prelude::*;
+use actix_web_actors::ws;
+
+use super::{RoomSync, WsSession, JOIN_BACKLOG, RESUME_PAGE};
+use crate::chat::messages::{Join, Leave};
+use crate::chat::protocol::{MessageObject, ServerFrame, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT};
+use crate::chat::RoomRef;
+use crate::db;
+use crate::error::AppError;
+
+impl WsSession {
+    /// Join `room` and send stored events — the latest (`after = None`) or
+    /// every one after `after` — then go live.
+    pub(super) fn sync(
+        &mut self,
+        room: RoomRef,
+        after: Option<i64>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        self.rooms.insert(room.id, RoomSync::Syncing(Vec::new()));
+        let join = self.server.send(Join {
+            session_id: self.id,
+            room_id: room.id,
+            room_name: room.name.clone(),
+        });
+        let app = self.app.clone();
+        let room_id = room.id;
+        let read = async move {
+            join.await
+                .map_err(|_| AppError::Unavailable(anyhow::anyhow!("chat server stopped")))?;
+            match after {
+                None => {
+                    app.db(move |conn| db::messages::latest(conn, room_id, JOIN_BACKLOG))
+                        .await
+                }
+                Some(after) => {
+                    app.db(move |conn| db::messages::after(conn, room_id, after, RESUME_PAGE))
+                        .await
+                }
+            }
+        };
+        ctx.spawn(
+            read.into_actor(self)
+                .map(move |result, act, ctx| act.synced(room, after, result, ctx)),
+        );
+    }
+
+    /// Send one page of stored events; fetch the next or go live.
+    fn synced(
+        &mut self,
+        room: RoomRef,
+        after: Option<i64>,
+        result: Result<Vec<db::messages::MessageView>, AppError>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        let rows = match result {
+            Ok(rows) => rows,
+            Err(err) => {
+                self.rooms.remove(&room.id);
+                self.server.do_send(Leave {
+                    session_id: self.id,
+                    room_id: room.id,
+                });
+                return self.send(ctx, &ServerFrame::error("unavailable", err.to_string()));
+            }
+        };
+        let page_full = after.is_some() && rows.len() as i64 == RESUME_PAGE;
+        let has_more = match after {
+            Some(_) => page_full,
+            None => rows.first().is_some_and(|r| r.message.seq > 1),
+        };
+        let last = rows
+            .last()
+            .map(|r| r.message.seq)
+            .unwrap_or(after.unwrap_or(0));
+        let messages = rows
+            .into_iter()
+            .map(|view| MessageObject::from_view(&room.name, view))
+            .collect();
+        self.send(
+            ctx,
+            &ServerFrame::History {
+                room: room.name.clone(),
+                messages,
+                has_more,
+            },
+        );
+        if page_full {
+            let app = self.app.clone();
+            let room_id = room.id;
+            let next = async move {
+                app.db(move |conn| db::messages::after(conn, room_id, last, RESUME_PAGE))
+                    .await
+            };
+            ctx.spawn(
+                next.into_actor(self)
+                    .map(move |result, act, ctx| act.synced(room, Some(last), result, ctx)),
+            );
+        } else {
+            self.go_live(room.id, last, ctx);
+        }
+    }
+
+    /// Release live events buffered during a sync that come after `last`.
+    fn go_live(&mut self, room_id: i32, mut last: i64, ctx: &mut ws::WebsocketContext<Self>) {
+        if let Some(RoomSync::Syncing(buffer)) = self.rooms.remove(&room_id) {
+            for (seq, frame) in buffer {
+                if seq > last {
+                    last = seq;
+                    ctx.text(frame);
+                }
+            }
+        }
+        self.rooms.insert(room_id, RoomSync::Live(last));
+    }
+
+    pub(super) fn history(
+        &mut self,
+        room: RoomRef,
+        before: Option<i64>,
+        limit: Option<i64>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        let limit = limit
+            .unwrap_or(HISTORY_DEFAULT_LIMIT)
+            .clamp(1, HISTORY_MAX_LIMIT);
+        let app = self.app.clone();
+        let room_id = room.id;
+        let read = async move {
+            app.db(move |conn| db::messages::before(conn, room_id, before, limit))
+                .await
+        };
+        ctx.spawn(
+            read.into_actor(self)
+                .map(move |result, act, ctx| match result {
+                    Ok(rows) => {
+                        let has_more = rows.first().is_some_and(|r| r.message.seq > 1);
+                        let messages = rows
+                            .into_iter()
+                            .map(|view| MessageObject::from_view(&room.name, view))
+                            .collect();
+                        act.send(
+                            ctx,
+                            &ServerFrame::History {
+                                room: room.name,
+                                messages,
+                                has_more,
+                            },
+                        );
+                    }
+                    Err(err) => act.send(ctx, &ServerFrame::error("unavailable", err.to_string())),
+                }),
+        );
+    }
+}
