@@ -4,20 +4,17 @@
 //! server; `main.rs`, the integration tests and the tools all start Palaver
 //! through it. See README.md ("Architecture") for a map of the modules.
 
-pub mod admin;
 pub mod assets;
 pub mod auth;
 pub mod chat;
 pub mod cli;
 pub mod config;
-pub mod config_file;
 pub mod db;
 pub mod domain;
 pub mod error;
 pub mod metrics;
 pub mod state;
 pub mod telemetry;
-pub mod tls;
 pub mod uploads;
 pub mod web;
 
@@ -53,7 +50,6 @@ const SHUTDOWN_GRACE_SECS: u64 = 10;
 /// A bound server, ready to run.
 pub struct Application {
     address: SocketAddr,
-    redirect_address: Option<SocketAddr>,
     server: Server,
     writer_thread: JoinHandle<()>,
     chat: actix::Addr<chat::server::ChatServer>,
@@ -109,54 +105,19 @@ impl Application {
             .await
             .context("Failed to prepare the dummy password hash")??;
 
-        let tls = match &config.tls {
-            Some(source) => Some(
-                tls::server_config(&tls::load(source, &config.data_dir)?)
-                    .context("Failed to set up TLS")?,
-            ),
-            None => None,
-        };
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("Failed to bind {}", config.bind))?;
         let address = listener.local_addr()?;
-        let redirect_listener = match config.redirect_http {
-            Some(port) => {
-                let at = SocketAddr::new(config.bind.ip(), port);
-                Some(TcpListener::bind(at).with_context(|| format!("Failed to bind {at}"))?)
-            }
-            None => None,
-        };
-        let redirect_address = redirect_listener
-            .as_ref()
-            .map(TcpListener::local_addr)
-            .transpose()?;
-        if tls.is_some() {
-            tracing::info!(%address, "serving HTTPS and WSS");
-        }
-        if let Some(redirect) = redirect_address {
-            tracing::info!(address = %redirect, "redirecting plain HTTP to HTTPS");
-        }
-        if config.behind_proxy
-            && config.tls.is_none()
-            && !config
-                .public_origin
-                .as_deref()
-                .is_some_and(|o| o.starts_with("https://"))
-        {
-            tracing::warn!("behind a proxy without CHAT_PUBLIC_URL=https://...: cookies are not marked Secure");
-        }
         let state = aweb::Data::new(AppState {
             throttle: LoginThrottle::new(
                 config.login_failures_per_account,
                 config.login_failures_per_ip,
                 config.login_window,
             ),
-            secure_cookies: config.tls.is_some()
-                || config
-                    .public_origin
-                    .as_deref()
-                    .is_some_and(|o| o.starts_with("https://")),
-            https_port: tls.is_some().then_some(address.port()),
+            secure_cookies: config
+                .public_origin
+                .as_deref()
+                .is_some_and(|o| o.starts_with("https://")),
             ws_limits: chat::session::WsLimits {
                 heartbeat: config.ws_heartbeat,
                 timeout: config.ws_timeout,
@@ -192,7 +153,6 @@ impl Application {
                 .app_data(aweb::QueryConfig::default().error_handler(|err, _| {
                     AppError::bad_request(format!("Bad query string: {err}")).into()
                 }))
-                .wrap(from_fn(web::middleware::https))
                 .wrap(web::middleware::error_pages())
                 .wrap(web::middleware::security_headers())
                 .wrap(from_fn(web::middleware::log_requests))
@@ -210,21 +170,11 @@ impl Application {
         .tcp_nodelay(true)
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)
         // Signals are ours (see `run_until_signal`): sockets must get 1001.
-        .disable_signals();
-        let server = match tls {
-            Some(tls) => server.listen_rustls_0_23(listener, tls)?,
-            None => server.listen(listener)?,
-        };
-        // The same app serves the redirect port: `web::middleware::https`
-        // answers everything that arrives there with 301.
-        let server = match redirect_listener {
-            Some(redirect) => server.listen(redirect)?,
-            None => server,
-        };
-        let server = server.run();
+        .disable_signals()
+        .listen(listener)?
+        .run();
         Ok(Application {
             address,
-            redirect_address,
             server,
             writer_thread,
             chat,
@@ -237,11 +187,6 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.address.port()
-    }
-
-    /// Where the plain-HTTP redirect listens (`--redirect-http`), if it does.
-    pub fn redirect_address(&self) -> Option<SocketAddr> {
-        self.redirect_address
     }
 
     /// A handle to stop the server gracefully.
