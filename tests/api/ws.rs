@@ -623,3 +623,22 @@ async fn the_home_page_shows_online_counts() {
     assert!(home.contains("1 online</span></h2>"), "{home}");
     assert!(home.contains("0 messages · 1 online"), "{home}");
 }
+
+#[actix_web::test]
+async fn sockets_over_the_per_user_cap_are_closed_with_1008() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut config = test_config(dir.path());
+    config.max_sockets_per_user = 2;
+    let app = spawn_with(config, Some(dir)).await;
+    let alice = app.api_user("alice").await;
+    let _one = app.open_ws(&alice).await;
+    let _two = app.open_ws(&alice).await;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = app.ws_url().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {alice}").parse().unwrap());
+    let (mut three, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(close_code(&mut three).await, Some(1008));
+    assert_eq!(app.online_connections(&alice).await, 2);
+}
