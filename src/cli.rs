@@ -182,6 +182,29 @@ pub struct Cli {
     /// loss). `relaxed`: faster, survives a crash of Palaver but not of the machine.
     #[arg(long, env = "CHAT_DURABILITY", value_enum, default_value_t = Durability::Full, global = true)]
     pub durability: Durability,
+
+    /// PEM certificate (chain) to serve HTTPS and WSS with; needs --tls-key.
+    #[arg(long, env = "CHAT_TLS_CERT", global = true)]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(long, env = "CHAT_TLS_KEY", global = true)]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve HTTPS with a development certificate for localhost, made once
+    /// and kept in <data dir>/tls/; its fingerprint is printed at start-up.
+    #[arg(long, env = "CHAT_TLS_SELF_SIGNED", global = true)]
+    pub tls_self_signed: bool,
+
+    /// Also listen for plain HTTP on this port (same address as --bind) and
+    /// redirect every request there to HTTPS with 301. Needs TLS.
+    #[arg(long, env = "CHAT_REDIRECT_HTTP", global = true)]
+    pub redirect_http: Option<u16>,
+
+    /// A reverse proxy is in front: trust its X-Forwarded-For/-Proto/-Host
+    /// and Forwarded headers for the client IP and the site's origin.
+    #[arg(long, env = "CHAT_BEHIND_PROXY", global = true)]
+    pub behind_proxy: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, Subcommand)]

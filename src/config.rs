@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::cli::Cli;
 pub use crate::cli::Durability;
+pub use crate::tls::TlsSource;
 
 /// bcrypt refuses costs outside this range.
 const BCRYPT_COSTS: std::ops::RangeInclusive<u32> = 4..=31;
@@ -39,6 +40,12 @@ pub struct Config {
     pub max_connections_per_ip: usize,
     pub session_check: Duration,
     pub conformance_echo: bool,
+    /// Serve HTTPS (and WSS) with this certificate; `None`: plain HTTP.
+    pub tls: Option<TlsSource>,
+    /// Plain-HTTP port that redirects every request to HTTPS (TLS only).
+    pub redirect_http: Option<u16>,
+    /// Trust `X-Forwarded-*` / `Forwarded` for the client IP and origin.
+    pub behind_proxy: bool,
 }
 
 impl Config {
@@ -90,6 +97,9 @@ impl Config {
             max_connections_per_ip: cli.max_connections_per_ip,
             session_check: Duration::from_secs(cli.session_check_secs),
             conformance_echo: cli.conformance_echo,
+            tls: tls_source(cli)?,
+            redirect_http: cli.redirect_http,
+            behind_proxy: cli.behind_proxy,
         };
         config.validate()?;
         Ok(config)
@@ -170,6 +180,26 @@ impl Config {
         }
         tracing_subscriber::EnvFilter::try_new(&self.log)
             .map_err(|err| format!("CHAT_LOG is not a valid log filter: {err}"))?;
+        self.validate_tls()
+    }
+
+    /// The redirect port needs TLS, and given files must hold a usable
+    /// certificate and key: found now, they are a config error (exit 2)
+    /// rather than a failed start.
+    fn validate_tls(&self) -> Result<(), String> {
+        if let Some(port) = self.redirect_http {
+            if self.tls.is_none() {
+                return Err("CHAT_REDIRECT_HTTP needs HTTPS: give CHAT_TLS_CERT and CHAT_TLS_KEY, or CHAT_TLS_SELF_SIGNED".into());
+            }
+            if port == 0 || port == self.bind.port() {
+                return Err(format!(
+                    "CHAT_REDIRECT_HTTP must be a free port other than CHAT_BIND's, got {port}"
+                ));
+            }
+        }
+        if let Some(TlsSource::Files { cert, key }) = &self.tls {
+            crate::tls::load_files(cert, key)?;
+        }
         Ok(())
     }
 
@@ -178,6 +208,23 @@ impl Config {
         self.database_url
             .strip_prefix("sqlite://")
             .unwrap_or(&self.database_url)
+    }
+}
+
+/// `--tls-cert` with `--tls-key`, or `--tls-self-signed`, or neither.
+fn tls_source(cli: &Cli) -> Result<Option<TlsSource>, String> {
+    match (&cli.tls_cert, &cli.tls_key, cli.tls_self_signed) {
+        (None, None, false) => Ok(None),
+        (None, None, true) => Ok(Some(TlsSource::SelfSigned)),
+        (Some(cert), Some(key), false) => Ok(Some(TlsSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        })),
+        (_, _, true) => {
+            Err("CHAT_TLS_SELF_SIGNED cannot be combined with CHAT_TLS_CERT/CHAT_TLS_KEY".into())
+        }
+        (Some(_), None, false) => Err("CHAT_TLS_CERT needs CHAT_TLS_KEY as well".into()),
+        (None, Some(_), false) => Err("CHAT_TLS_KEY needs CHAT_TLS_CERT as well".into()),
     }
 }
 
@@ -235,5 +282,39 @@ mod tests {
         );
         assert!(config_from(&["palaver", "--public-url", "chat.example.org"]).is_err());
         assert!(config_from(&["palaver", "--public-url", "https://x.org/chat"]).is_err());
+    }
+
+    #[test]
+    fn tls_settings_must_make_sense_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = dir.path().join("cert.pem");
+        let key = dir.path().join("key.pem");
+        let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+        for (args, mentions) in [
+            (vec!["--tls-cert", cert], "CHAT_TLS_KEY"),
+            (vec!["--tls-key", key], "CHAT_TLS_CERT"),
+            (
+                vec!["--tls-self-signed", "--tls-cert", cert, "--tls-key", key],
+                "CHAT_TLS_SELF_SIGNED",
+            ),
+            (vec!["--redirect-http", "8081"], "CHAT_REDIRECT_HTTP"),
+            (
+                vec!["--tls-self-signed", "--redirect-http", "8080"],
+                "CHAT_REDIRECT_HTTP",
+            ),
+            (vec!["--tls-cert", cert, "--tls-key", key], "cannot read"),
+        ] {
+            let mut all = vec!["palaver"];
+            all.extend(args.iter().copied());
+            let err = config_from(&all).unwrap_err();
+            assert!(err.contains(mentions), "{args:?}: {err}");
+        }
+        let config =
+            config_from(&["palaver", "--tls-self-signed", "--redirect-http", "8081"]).unwrap();
+        assert_eq!(config.tls, Some(TlsSource::SelfSigned));
+        assert_eq!(config.redirect_http, Some(8081));
+        crate::tls::self_signed(dir.path()).unwrap();
+        let config = config_from(&["palaver", "--tls-cert", cert, "--tls-key", key]).unwrap();
+        assert!(matches!(config.tls, Some(TlsSource::Files { .. })));
     }
 }

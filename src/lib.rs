@@ -15,6 +15,7 @@ pub mod error;
 pub mod metrics;
 pub mod state;
 pub mod telemetry;
+pub mod tls;
 pub mod uploads;
 pub mod web;
 
@@ -50,6 +51,7 @@ const SHUTDOWN_GRACE_SECS: u64 = 10;
 /// A bound server, ready to run.
 pub struct Application {
     address: SocketAddr,
+    redirect_address: Option<SocketAddr>,
     server: Server,
     writer_thread: JoinHandle<()>,
     chat: actix::Addr<chat::server::ChatServer>,
@@ -105,19 +107,40 @@ impl Application {
             .await
             .context("Failed to prepare the dummy password hash")??;
 
+        let tls = match &config.tls {
+            Some(source) => Some(
+                tls::server_config(&tls::load(source, &config.data_dir)?)
+                    .context("Failed to set up TLS")?,
+            ),
+            None => None,
+        };
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("Failed to bind {}", config.bind))?;
         let address = listener.local_addr()?;
+        let redirect_listener = match config.redirect_http {
+            Some(port) => {
+                let at = SocketAddr::new(config.bind.ip(), port);
+                Some(TcpListener::bind(at).with_context(|| format!("Failed to bind {at}"))?)
+            }
+            None => None,
+        };
+        let redirect_address = redirect_listener
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()?;
+        log_transport(&config, address, redirect_address);
         let state = aweb::Data::new(AppState {
             throttle: LoginThrottle::new(
                 config.login_failures_per_account,
                 config.login_failures_per_ip,
                 config.login_window,
             ),
-            secure_cookies: config
-                .public_origin
-                .as_deref()
-                .is_some_and(|o| o.starts_with("https://")),
+            secure_cookies: config.tls.is_some()
+                || config
+                    .public_origin
+                    .as_deref()
+                    .is_some_and(|o| o.starts_with("https://")),
+            https_port: tls.is_some().then_some(address.port()),
             ws_limits: chat::session::WsLimits {
                 heartbeat: config.ws_heartbeat,
                 timeout: config.ws_timeout,
@@ -153,6 +176,7 @@ impl Application {
                 .app_data(aweb::QueryConfig::default().error_handler(|err, _| {
                     AppError::bad_request(format!("Bad query string: {err}")).into()
                 }))
+                .wrap(from_fn(web::middleware::https))
                 .wrap(web::middleware::error_pages())
                 .wrap(web::middleware::security_headers())
                 .wrap(from_fn(web::middleware::log_requests))
@@ -170,11 +194,21 @@ impl Application {
         .tcp_nodelay(true)
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)
         // Signals are ours (see `run_until_signal`): sockets must get 1001.
-        .disable_signals()
-        .listen(listener)?
-        .run();
+        .disable_signals();
+        let server = match tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls)?,
+            None => server.listen(listener)?,
+        };
+        // The same app serves the redirect port: `web::middleware::https`
+        // answers everything that arrives there with 301.
+        let server = match redirect_listener {
+            Some(redirect) => server.listen(redirect)?,
+            None => server,
+        };
+        let server = server.run();
         Ok(Application {
             address,
+            redirect_address,
             server,
             writer_thread,
             chat,
@@ -187,6 +221,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.address.port()
+    }
+
+    /// Where the plain-HTTP redirect listens (`--redirect-http`), if it does.
+    pub fn redirect_address(&self) -> Option<SocketAddr> {
+        self.redirect_address
     }
 
     /// A handle to stop the server gracefully.
@@ -223,6 +262,26 @@ impl Application {
             .context("waiting for the writer")?
             .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
         Ok(())
+    }
+}
+
+/// Say how the site is reached, and warn when cookies will lack `Secure`
+/// behind a proxy that (probably) terminates TLS.
+fn log_transport(config: &Config, address: SocketAddr, redirect: Option<SocketAddr>) {
+    let https_public = config
+        .public_origin
+        .as_deref()
+        .is_some_and(|o| o.starts_with("https://"));
+    if config.tls.is_some() {
+        tracing::info!(%address, "serving HTTPS and WSS");
+    }
+    if let Some(redirect) = redirect {
+        tracing::info!(address = %redirect, "redirecting plain HTTP to HTTPS");
+    }
+    if config.behind_proxy && config.tls.is_none() && !https_public {
+        tracing::warn!(
+            "behind a proxy without CHAT_PUBLIC_URL=https://...: cookies are not marked Secure"
+        );
     }
 }
 

@@ -30,6 +30,9 @@ pub struct AppState {
     pub dummy_hash: String,
     /// Cookies get `Secure` and the `__Host-` prefix (site served over HTTPS).
     pub secure_cookies: bool,
+    /// When Palaver serves HTTPS itself: its HTTPS port, where the plain-HTTP
+    /// redirect listener sends browsers (`web::middleware::https`).
+    pub https_port: Option<u16>,
 }
 
 impl AppState {

@@ -59,8 +59,9 @@ impl CsrfKey {
     }
 }
 
+/// Create `path` (it must not exist) readable by its owner only.
 #[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
@@ -73,7 +74,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
 
@@ -128,8 +129,9 @@ pub fn check(
     submitted: Option<&str>,
     secure: bool,
     public_origin: Option<&str>,
+    behind_proxy: bool,
 ) -> Result<(), AppError> {
-    if !origin_allowed(req, public_origin) {
+    if !origin_allowed(req, public_origin, behind_proxy) {
         return Err(AppError::Forbidden(
             "This form was sent from another site, so it was refused.".into(),
         ));
@@ -151,8 +153,10 @@ pub fn check(
     }
 }
 
-/// No `Origin` header (older browsers, tools), or one equal to this site's.
-pub fn origin_allowed(req: &HttpRequest, public_origin: Option<&str>) -> bool {
+/// No `Origin` header (older browsers, tools), or one equal to this site's:
+/// the configured public origin, else the one this request was sent to
+/// (`https://` on the TLS listener; proxy headers only `behind_proxy`).
+pub fn origin_allowed(req: &HttpRequest, public_origin: Option<&str>, behind_proxy: bool) -> bool {
     let Some(origin) = req.headers().get(header::ORIGIN) else {
         return true;
     };
@@ -161,10 +165,7 @@ pub fn origin_allowed(req: &HttpRequest, public_origin: Option<&str>) -> bool {
     };
     match public_origin {
         Some(public) => origin == public,
-        None => {
-            let info = req.connection_info();
-            origin == format!("{}://{}", info.scheme(), info.host())
-        }
+        None => origin == super::client::origin(req, behind_proxy),
     }
 }
 
@@ -194,11 +195,20 @@ mod tests {
         let alice = user(&"a".repeat(64));
         let (token, cookie) = token_for_page(&key(), &req, Some(&alice), false);
         assert!(cookie.is_none());
-        assert!(check(&key(), &req, Some(&alice), Some(&token), false, None).is_ok());
+        assert!(check(&key(), &req, Some(&alice), Some(&token), false, None, false).is_ok());
         let other = user(&"b".repeat(64));
-        assert!(check(&key(), &req, Some(&other), Some(&token), false, None).is_err());
-        assert!(check(&key(), &req, Some(&alice), None, false, None).is_err());
-        assert!(check(&key(), &req, Some(&alice), Some("forged"), false, None).is_err());
+        assert!(check(&key(), &req, Some(&other), Some(&token), false, None, false).is_err());
+        assert!(check(&key(), &req, Some(&alice), None, false, None, false).is_err());
+        assert!(check(
+            &key(),
+            &req,
+            Some(&alice),
+            Some("forged"),
+            false,
+            None,
+            false
+        )
+        .is_err());
     }
 
     #[test]
@@ -209,8 +219,8 @@ mod tests {
         let with_cookie = TestRequest::default()
             .cookie(cookie.clone())
             .to_http_request();
-        assert!(check(&key(), &with_cookie, None, Some(&token), false, None).is_ok());
-        assert!(check(&key(), &first, None, Some(&token), false, None).is_err());
+        assert!(check(&key(), &with_cookie, None, Some(&token), false, None, false).is_ok());
+        assert!(check(&key(), &first, None, Some(&token), false, None, false).is_err());
         let (again, none) = token_for_page(&key(), &with_cookie, None, false);
         assert_eq!(again, token);
         assert!(none.is_none());
@@ -223,14 +233,23 @@ mod tests {
             .insert_header(("Origin", "https://evil.example"))
             .to_http_request();
         let (token, _) = token_for_page(&key(), &req, Some(&alice), false);
-        assert!(check(&key(), &req, Some(&alice), Some(&token), false, None).is_err());
+        assert!(check(&key(), &req, Some(&alice), Some(&token), false, None, false).is_err());
         let own = TestRequest::default()
             .insert_header(("Host", "chat.example"))
             .insert_header(("Origin", "http://chat.example"))
             .to_http_request();
-        assert!(check(&key(), &own, Some(&alice), Some(&token), false, None).is_ok());
-        assert!(origin_allowed(&own, Some("http://chat.example")));
-        assert!(!origin_allowed(&own, Some("https://chat.example")));
+        assert!(check(&key(), &own, Some(&alice), Some(&token), false, None, false).is_ok());
+        assert!(origin_allowed(&own, Some("http://chat.example"), false));
+        assert!(!origin_allowed(&own, Some("https://chat.example"), false));
+        // A forged X-Forwarded-Host cannot make another site's Origin ours
+        // unless Palaver was told it sits behind a proxy that sets it.
+        let forged = TestRequest::default()
+            .insert_header(("Host", "chat.example"))
+            .insert_header(("X-Forwarded-Host", "evil.example"))
+            .insert_header(("Origin", "http://evil.example"))
+            .to_http_request();
+        assert!(!origin_allowed(&forged, None, false));
+        assert!(origin_allowed(&forged, None, true));
     }
 
     #[test]

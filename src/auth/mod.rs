@@ -1,6 +1,8 @@
 //! Who is asking: passwords, session tokens, CSRF tokens, login throttling,
-//! and the `MaybeUser` / `CurrentUser` extractors.
+//! the `MaybeUser` / `CurrentUser` extractors, and where a request comes
+//! from (`client`: IP and origin, proxy headers trusted only when told).
 
+pub mod client;
 pub mod csrf;
 pub mod extract;
 pub mod login;

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::page::{render, safe_next, see_other};
 use crate::auth::login::{self, LoginError};
-use crate::auth::{csrf, password, session, CurrentUser, MaybeUser};
+use crate::auth::{client, csrf, password, session, CurrentUser, MaybeUser};
 use crate::db;
 use crate::domain::{Password, Username};
 use crate::error::AppError;
@@ -96,6 +96,7 @@ fn check_csrf(
         form_token,
         state.secure_cookies,
         state.config.public_origin.as_deref(),
+        state.config.behind_proxy,
     )
 }
 
@@ -145,7 +146,7 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     check_csrf(&state, &req, &user, form.csrf.as_deref())?;
     let next = form.next.as_deref();
-    let ip = req.peer_addr().map(|a| a.ip());
+    let ip = client::ip(&req, state.config.behind_proxy);
     let fail = |message: &str, status: StatusCode| {
         AccountView {
             template: "login.html",

@@ -10,7 +10,7 @@ use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::login;
-use crate::auth::{csrf, CurrentUser, MaybeUser};
+use crate::auth::{client, csrf, CurrentUser, MaybeUser};
 use crate::chat::messages::WaitForEvent;
 use crate::chat::protocol::{MessageObject, RoomInfo, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT};
 use crate::chat::{self, RoomRef};
@@ -50,7 +50,13 @@ pub(crate) fn check_write(
         return Ok(());
     }
     let has_origin = req.headers().contains_key(actix_web::http::header::ORIGIN);
-    if has_origin && csrf::origin_allowed(req, state.config.public_origin.as_deref()) {
+    if has_origin
+        && csrf::origin_allowed(
+            req,
+            state.config.public_origin.as_deref(),
+            state.config.behind_proxy,
+        )
+    {
         Ok(())
     } else {
         Err(AppError::Forbidden(
@@ -65,12 +71,16 @@ pub async fn login(
     req: HttpRequest,
     body: web::Json<LoginBody>,
 ) -> Result<HttpResponse, AppError> {
-    if !csrf::origin_allowed(&req, state.config.public_origin.as_deref()) {
+    if !csrf::origin_allowed(
+        &req,
+        state.config.public_origin.as_deref(),
+        state.config.behind_proxy,
+    ) {
         return Err(AppError::Forbidden(
             "Logins from other sites are not allowed.".into(),
         ));
     }
-    let ip = req.peer_addr().map(|a| a.ip());
+    let ip = client::ip(&req, state.config.behind_proxy);
     let user = login::authenticate(&state, &body.username, &body.password, ip).await?;
     let token = login::start_session(&state, &MaybeUser(None), user.id).await?;
     Ok(HttpResponse::Ok().json(LoginAnswer {

@@ -1,15 +1,17 @@
 //! Middleware wrapped around every route: request logging, security
-//! headers, and rendering error responses as the templated page or JSON.
+//! headers, HTTPS (redirect and HSTS), and rendering error responses as the
+//! templated page or JSON.
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Next};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use crate::auth::client;
 use crate::error::ErrorInfo;
 use crate::metrics::HttpLabels;
 use crate::state::AppState;
@@ -31,6 +33,79 @@ pub fn security_headers() -> DefaultHeaders {
             "Permissions-Policy",
             "camera=(), microphone=(), geolocation=()",
         ))
+}
+
+/// `Strict-Transport-Security` under built-in TLS: one year, the usual
+/// value (and what browsers' preload lists ask for).
+pub const HSTS: &str = "max-age=31536000";
+
+/// Under built-in TLS (nothing otherwise): a request that arrived on the
+/// plain-HTTP redirect port gets 301 to the same path and query over HTTPS;
+/// every response over TLS gets HSTS.
+pub async fn https(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let Some((state, https_port)) = state.and_then(|s| s.https_port.map(|port| (s, port))) else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    if !req.app_config().secure() {
+        let response = match https_location(req.request(), &state, https_port) {
+            Some(location) => HttpResponse::MovedPermanently()
+                .insert_header((header::LOCATION, location))
+                .finish(),
+            None => HttpResponse::BadRequest().finish(),
+        };
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    let mut res = next.call(req).await?;
+    res.headers_mut().insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static(HSTS),
+    );
+    Ok(res.map_into_left_body())
+}
+
+/// Where a plain-HTTP request goes: the configured `https://` public URL,
+/// else the host the client asked for on the HTTPS port; same path and
+/// query. `None` for a `Host` that is not a plain host name or address.
+fn https_location(req: &HttpRequest, state: &AppState, https_port: u16) -> Option<String> {
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or("/");
+    if let Some(public) = state
+        .config
+        .public_origin
+        .as_deref()
+        .filter(|o| o.starts_with("https://"))
+    {
+        return Some(format!("{public}{path}"));
+    }
+    let host = client::host(req, state.config.behind_proxy);
+    let name = match host.strip_prefix('[') {
+        // An IPv6 literal keeps its brackets.
+        Some(rest) => {
+            let ip = rest.split_once(']')?.0;
+            ip.parse::<std::net::Ipv6Addr>().ok()?;
+            format!("[{ip}]")
+        }
+        None => host.split(':').next().unwrap_or_default().to_string(),
+    };
+    let valid = !name.is_empty()
+        && (name.starts_with('[')
+            || name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-')));
+    if !valid {
+        return None;
+    }
+    Some(match https_port {
+        443 => format!("https://{name}{path}"),
+        port => format!("https://{name}:{port}{path}"),
+    })
 }
 
 /// One log line per request: method, path, status, duration.

@@ -102,6 +102,7 @@ fn check_csrf(
         token,
         state.secure_cookies,
         state.config.public_origin.as_deref(),
+        state.config.behind_proxy,
     )
 }
 

@@ -142,6 +142,7 @@ pub async fn upload_form(
             token,
             state.secure_cookies,
             state.config.public_origin.as_deref(),
+            state.config.behind_proxy,
         )
     };
     let result = match read_parts(&state, multipart, check).await {

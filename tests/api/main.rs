@@ -13,5 +13,6 @@ mod ops;
 mod persistence;
 mod rooms;
 mod site;
+mod tls;
 mod uploads;
 mod ws;

@@ -38,7 +38,7 @@ use super::messages::{Connect, Disconnect, Leave, SessionId, ToSession, Typing};
 use super::protocol::{decode, ClientFrame, ServerFrame, HISTORY_DEFAULT_LIMIT};
 use super::server::ChatServer;
 use super::RoomRef;
-use crate::auth::{csrf, session, CurrentUser, MaybeUser};
+use crate::auth::{client, csrf, session, CurrentUser, MaybeUser};
 use crate::db;
 use crate::domain::{ClientId, MessageBody};
 use crate::error::AppError;
@@ -357,7 +357,7 @@ pub async fn ws_route(
     let session = WsSession {
         id: 0,
         server: app.chat.clone(),
-        ip: req.peer_addr().map(|a| a.ip()),
+        ip: client::ip(&req, app.config.behind_proxy),
         limits,
         assembler: Assembler::new(limits.max_message_bytes),
         last_heard: Instant::now(),
@@ -381,6 +381,10 @@ fn ws_origin_allowed(req: &HttpRequest, app: &AppState) -> bool {
         .and_then(|v| v.to_str().ok());
     match origin {
         Some(origin) if app.config.ws_allowed_origins.iter().any(|o| o == origin) => true,
-        _ => csrf::origin_allowed(req, app.config.public_origin.as_deref()),
+        _ => csrf::origin_allowed(
+            req,
+            app.config.public_origin.as_deref(),
+            app.config.behind_proxy,
+        ),
     }
 }
