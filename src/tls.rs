@@ -109,8 +109,9 @@ pub fn load_files(cert: &Path, key: &Path) -> Result<Identity, String> {
     Ok(identity)
 }
 
-/// A rustls server configuration for `identity` (TLS 1.2 and 1.3; actix
-/// adds the `h2` and `http/1.1` ALPN protocols).
+/// A rustls server configuration for `identity` (TLS 1.2 and 1.3). actix
+/// sets ALPN to `http/1.1` (and `h2` only if actix-web's `http2` feature is
+/// on, which it is not: WebSockets need HTTP/1.1 anyway).
 pub fn server_config(identity: &Identity) -> Result<ServerConfig, rustls::Error> {
     ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
