@@ -67,3 +67,10 @@ pub fn active_hashes(
     }
     Ok(active)
 }
+
+/// End every session of one user (password change, disabled account);
+/// returns how many went. Their open sockets close at the chat server's next
+/// session check.
+pub fn delete_for_user(conn: &mut Conn, user_id: i32) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
+}

@@ -57,3 +57,29 @@ pub fn find(conn: &mut Conn, id: i32) -> QueryResult<Option<User>> {
         .first(conn)
         .optional()
 }
+
+/// Every account, by name (case-insensitively).
+pub fn list(conn: &mut Conn) -> QueryResult<Vec<User>> {
+    users::table
+        .order(users::name_key.asc())
+        .select(User::as_select())
+        .load(conn)
+}
+
+pub fn set_password_hash(conn: &mut Conn, id: i32, password_hash: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::password_hash.eq(password_hash))
+        .execute(conn)
+}
+
+pub fn set_admin(conn: &mut Conn, id: i32, is_admin: bool) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::is_admin.eq(is_admin))
+        .execute(conn)
+}
+
+pub fn set_disabled(conn: &mut Conn, id: i32, disabled: bool) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::disabled.eq(disabled))
+        .execute(conn)
+}
