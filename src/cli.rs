@@ -207,13 +207,30 @@ pub struct Cli {
     pub behind_proxy: bool,
 }
 
-#[derive(Debug, Clone, Copy, Default, Subcommand)]
+#[derive(Debug, Clone, Default, Subcommand)]
 pub enum Command {
     /// Run the chat server (the default).
     #[default]
     Serve,
     /// Create the data dir and apply pending database migrations, then exit.
     Migrate,
+    /// Manage accounts (works while the server runs).
+    #[command(subcommand, after_help = crate::admin::EXIT_CODES_HELP)]
+    User(crate::admin::UserCommand),
+    /// Manage rooms (works while the server runs).
+    #[command(subcommand, after_help = crate::admin::EXIT_CODES_HELP)]
+    Room(crate::admin::RoomCommand),
+    /// Copy the database to FILE, safely while the server runs.
+    ///
+    /// Uses SQLite's `VACUUM INTO`: an online, consistent snapshot that does
+    /// not stop the server's writes. Never overwrites FILE. Uploaded files
+    /// and secret.key are in the data dir; copy them with ordinary tools.
+    #[command(after_help = crate::admin::EXIT_CODES_HELP)]
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

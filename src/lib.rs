@@ -4,6 +4,7 @@
 //! server; `main.rs`, the integration tests and the tools all start Palaver
 //! through it. See README.md ("Architecture") for a map of the modules.
 
+pub mod admin;
 pub mod assets;
 pub mod auth;
 pub mod chat;

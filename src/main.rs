@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use palaver::cli::{Cli, Command};
 use palaver::config::Config;
-use palaver::{telemetry, Application};
+use palaver::{admin, telemetry, Application};
 
 fn main() -> ExitCode {
     let cli = match Cli::parse_or_exit_code() {
@@ -18,12 +18,34 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&config.log);
 
-    let result = match cli.command.unwrap_or_default() {
-        Command::Serve => serve(config),
-        Command::Migrate => palaver::db::migrate_only(&config),
-    };
+    match cli.command.unwrap_or_default() {
+        Command::Serve => {
+            telemetry::init(&config.log);
+            exit_code(serve(config))
+        }
+        Command::Migrate => {
+            telemetry::init(&config.log);
+            exit_code(palaver::db::migrate_only(&config))
+        }
+        // The admin commands speak through their output and exit status;
+        // only warnings are logged.
+        Command::User(command) => {
+            telemetry::init("warn");
+            admin::finish(admin::users::run(command, &config))
+        }
+        Command::Room(command) => {
+            telemetry::init("warn");
+            admin::finish(admin::rooms::run(command, &config))
+        }
+        Command::Backup { file } => {
+            telemetry::init("warn");
+            admin::finish(admin::backup::run(&config, &file))
+        }
+    }
+}
+
+fn exit_code(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -5,6 +5,7 @@
 //! feature.
 
 mod accounts;
+mod admin;
 mod api;
 mod cli;
 mod durability;
