@@ -19,6 +19,13 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
+    /// TOML config file whose keys are these options' long names, e.g.
+    /// `bind = "0.0.0.0:8080"` or `max_upload_mb = 20`. Also CHAT_CONFIG;
+    /// default: ./palaver.toml if it exists. Flags beat the environment,
+    /// which beats the file.
+    #[arg(long, value_name = "PATH", global = true)]
+    pub config: Option<PathBuf>,
+
     /// Address to listen on.
     #[arg(
         long,
@@ -231,6 +238,11 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// Print the effective configuration.
+    ///
+    /// Every option, its value and where it came from (flag, environment,
+    /// config file, default), as TOML; secrets are masked.
+    Config,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

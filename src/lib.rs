@@ -10,6 +10,7 @@ pub mod auth;
 pub mod chat;
 pub mod cli;
 pub mod config;
+pub mod config_file;
 pub mod db;
 pub mod domain;
 pub mod error;

@@ -1,20 +1,32 @@
-//! The `palaver` binary: parse the command line, set up logging, dispatch.
+//! The `palaver` binary: read the config file, parse the command line, set
+//! up logging, dispatch.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use palaver::cli::{Cli, Command};
 use palaver::config::Config;
-use palaver::{admin, telemetry, Application};
+use palaver::{admin, config_file, telemetry, Application};
 
 fn main() -> ExitCode {
-    let cli = match Cli::parse_or_exit_code() {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    // First, while the process has one thread: the file's settings become
+    // `CHAT_*` variables, under the flags and the real environment.
+    let file = match config_file::load(&args) {
+        Ok(file) => file,
+        Err(err) => {
+            eprintln!("palaver: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let cli = match Cli::try_parse_from_args(&args) {
         Ok(cli) => cli,
         Err(code) => return code,
     };
     let config = match Config::from_cli(&cli) {
         Ok(config) => config,
         Err(err) => {
-            eprintln!("palaver: invalid configuration: {err}");
+            eprintln!("palaver: invalid configuration: {}", file.explain(&err));
             return ExitCode::from(2);
         }
     };
@@ -42,6 +54,7 @@ fn main() -> ExitCode {
             telemetry::init("warn");
             admin::finish(admin::backup::run(&config, &file))
         }
+        Command::Config => admin::finish(admin::config_report::run(&file, &args)),
     }
 }
 

@@ -1,4 +1,5 @@
-//! The admin commands (`palaver user …`, `palaver room …`, `palaver backup`):
+//! The admin commands (`palaver user …`, `palaver room …`, `palaver backup`,
+//! `palaver config`):
 //! their clap arguments, their errors and exit codes, and the database
 //! connection they share.
 //!
@@ -8,6 +9,7 @@
 //! that or an [`AdminError`] into stdout/stderr and the exit code.
 
 pub mod backup;
+pub mod config_report;
 pub mod password_input;
 pub mod rooms;
 pub mod users;

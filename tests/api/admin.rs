@@ -418,3 +418,119 @@ async fn a_locked_database_is_exit_1_with_a_clear_message() {
     run(cmd, "").await.fails(1, "database is locked");
     holder.batch_execute("ROLLBACK").unwrap();
 }
+
+/// `palaver config`'s line for `key`: (value, source).
+fn config_line(report: &str, key: &str) -> (String, String) {
+    let line = report
+        .lines()
+        .find(|l| l.starts_with(&format!("{key} = ")))
+        .unwrap_or_else(|| panic!("no {key} in {report}"));
+    let (setting, source) = line.split_once("  # ").unwrap();
+    let value = setting.split_once(" = ").unwrap().1.trim().to_string();
+    (value, source.trim().to_string())
+}
+
+#[actix_web::test]
+async fn the_config_file_sits_under_the_environment_and_the_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("site.toml");
+    std::fs::write(
+        &file,
+        "max_upload_mb = 20\nsend-rate = 5\nsession_hours = 48\nws_allowed_origins = [\"https://a.example\", \"https://b.example\"]\n",
+    )
+    .unwrap();
+    let mut cmd = palaver(dir.path());
+    cmd.args(["config", "--config"])
+        .arg(&file)
+        .args(["--session-hours", "12"])
+        .env("CHAT_SEND_RATE", "7");
+    let report = run(cmd, "").await.ok();
+    assert!(report.contains(&format!("# config file: {}", file.display())));
+    let line = |key| config_line(&report, key);
+    assert_eq!(line("max_upload_mb"), ("20".into(), "config file".into()));
+    assert_eq!(
+        line("send_rate"),
+        ("7".into(), "environment CHAT_SEND_RATE".into())
+    );
+    assert_eq!(
+        line("session_hours"),
+        ("12".into(), "flag --session-hours".into())
+    );
+    assert_eq!(
+        line("ws_allowed_origins"),
+        (
+            "[\"https://a.example\", \"https://b.example\"]".into(),
+            "config file".into()
+        )
+    );
+    assert_eq!(line("ws_queue"), ("4096".into(), "default".into()));
+    assert_eq!(
+        line("bcrypt_cost"),
+        ("4".into(), "environment CHAT_BCRYPT_COST".into())
+    );
+    assert!(
+        report.contains("# public_url ="),
+        "unset options are listed"
+    );
+}
+
+#[actix_web::test]
+async fn palaver_toml_in_the_working_directory_is_read_and_really_applies() {
+    let cwd = tempfile::tempdir().unwrap();
+    let data = cwd.path().join("chat-data");
+    std::fs::write(
+        cwd.path().join("palaver.toml"),
+        "# a comment\ndata_dir = \"chat-data\"\nbcrypt_cost = 5\n",
+    )
+    .unwrap();
+    let mut cmd = palaver(cwd.path());
+    cmd.env_remove("CHAT_DATA_DIR")
+        .env_remove("CHAT_BCRYPT_COST")
+        .args(["user", "add", "gina"]);
+    run(cmd, &format!("{PASSWORD}\n")).await.ok();
+    assert!(data.join("palaver.db").is_file(), "data_dir from the file");
+
+    let mut cmd = palaver(cwd.path());
+    cmd.env_remove("CHAT_DATA_DIR")
+        .env_remove("CHAT_BCRYPT_COST")
+        .arg("config");
+    let report = run(cmd, "").await.ok();
+    assert!(report.contains("# config file: palaver.toml"), "{report}");
+    assert_eq!(
+        config_line(&report, "data_dir"),
+        ("\"chat-data\"".into(), "config file".into())
+    );
+    // The hash was made at the file's cost.
+    let hash: String = {
+        use diesel::prelude::*;
+        use palaver::db::schema::users;
+        let mut conn =
+            diesel::SqliteConnection::establish(data.join("palaver.db").to_str().unwrap()).unwrap();
+        users::table
+            .select(users::password_hash)
+            .first(&mut conn)
+            .unwrap()
+    };
+    assert!(hash.starts_with("$2b$05$"), "{hash}");
+}
+
+#[actix_web::test]
+async fn unknown_keys_and_bad_values_in_the_config_file_exit_2_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("palaver.toml");
+    let with = |text: &str| {
+        std::fs::write(&file, text).unwrap();
+        palaver(dir.path())
+    };
+
+    run(with("bind = \"0.0.0.0:8080\"\nport = 8080\n"), "")
+        .await
+        .fails(2, "unknown key `port`");
+    run(with("bind = \n"), "").await.fails(2, "line 1");
+    run(with("log = \"palaver=shout\"\n"), "")
+        .await
+        .fails(2, "`log` in palaver.toml");
+    let mut missing = palaver(dir.path());
+    missing.env("CHAT_CONFIG", dir.path().join("nope.toml"));
+    run(missing, "").await.fails(2, "nope.toml");
+}
