@@ -279,9 +279,19 @@ impl Cli {
 }
 
 /// The first line of a clap error, without its `error: ` prefix.
+/// When that line ends with a colon (e.g. "the following required
+/// arguments were not provided:"), the items listed under it are appended.
 fn one_line(message: &str) -> String {
-    let first = message.lines().next().unwrap_or("invalid arguments");
-    first.trim_start_matches("error: ").trim().to_string()
+    let mut lines = message.lines();
+    let first = lines.next().unwrap_or("invalid arguments");
+    let mut line = first.trim_start_matches("error: ").trim().to_string();
+    if line.ends_with(':') {
+        let items: Vec<&str> = lines.map(str::trim).take_while(|l| !l.is_empty()).collect();
+        if !items.is_empty() {
+            line = format!("{line} {}", items.join(", "));
+        }
+    }
+    line
 }
 
 #[cfg(test)]
@@ -343,5 +353,11 @@ mod tests {
     #[test]
     fn one_line_strips_the_prefix_and_keeps_the_first_line() {
         assert_eq!(one_line("error: bad thing\n\nUsage: x"), "bad thing");
+        assert_eq!(
+            one_line(
+                "error: the following required arguments were not provided:\n  <NAME>\n\nUsage: x"
+            ),
+            "the following required arguments were not provided: <NAME>"
+        );
     }
 }
