@@ -36,6 +36,25 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The CSRF and Origin check every state-changing form goes through
+    /// (see `auth::csrf`), with this server's settings.
+    pub fn check_form(
+        &self,
+        req: &actix_web::HttpRequest,
+        user: Option<&crate::auth::CurrentUser>,
+        token: Option<&str>,
+    ) -> Result<(), AppError> {
+        crate::auth::csrf::check(
+            &self.csrf,
+            req,
+            user,
+            token,
+            self.secure_cookies,
+            self.config.public_origin.as_deref(),
+            self.config.behind_proxy,
+        )
+    }
+
     /// Run a query function on a pooled connection on the blocking pool.
     pub async fn db<F, T, E>(&self, query: F) -> Result<T, AppError>
     where

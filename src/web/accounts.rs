@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::page::{render, safe_next, see_other};
 use crate::auth::login::{self, LoginError};
-use crate::auth::{client, csrf, password, session, CurrentUser, MaybeUser};
+use crate::auth::{client, password, session, CurrentUser, MaybeUser};
 use crate::db;
 use crate::domain::{Password, Username};
 use crate::error::AppError;
@@ -83,30 +83,13 @@ pub async fn login_form(
     .render(&state, &req, user.0.as_ref())
 }
 
-fn check_csrf(
-    state: &AppState,
-    req: &HttpRequest,
-    user: &MaybeUser,
-    form_token: Option<&str>,
-) -> Result<(), AppError> {
-    csrf::check(
-        &state.csrf,
-        req,
-        user.0.as_ref(),
-        form_token,
-        state.secure_cookies,
-        state.config.public_origin.as_deref(),
-        state.config.behind_proxy,
-    )
-}
-
 pub async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: MaybeUser,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, AppError> {
-    check_csrf(&state, &req, &user, form.csrf.as_deref())?;
+    state.check_form(&req, user.0.as_ref(), form.csrf.as_deref())?;
     let fail = |message: &str| {
         AccountView {
             template: "register.html",
@@ -144,7 +127,7 @@ pub async fn login(
     user: MaybeUser,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, AppError> {
-    check_csrf(&state, &req, &user, form.csrf.as_deref())?;
+    state.check_form(&req, user.0.as_ref(), form.csrf.as_deref())?;
     let next = form.next.as_deref();
     let ip = client::ip(&req, state.config.behind_proxy);
     let fail = |message: &str, status: StatusCode| {
@@ -202,7 +185,7 @@ pub async fn logout(
     user: MaybeUser,
     form: web::Form<LogoutForm>,
 ) -> Result<HttpResponse, AppError> {
-    check_csrf(&state, &req, &user, form.csrf.as_deref())?;
+    state.check_form(&req, user.0.as_ref(), form.csrf.as_deref())?;
     if let Some(current) = &user.0 {
         login::end_session(&state, current).await?;
     }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::page::{login_redirect, render, room_path, see_other};
 use super::pages::home_page;
-use crate::auth::{csrf, session, CurrentUser, MaybeUser};
+use crate::auth::{session, CurrentUser, MaybeUser};
 use crate::chat::protocol::Attachment;
 use crate::chat::{self, RoomRef};
 use crate::db::{self, messages::MessageView};
@@ -89,23 +89,6 @@ fn human_size(bytes: i64) -> String {
     }
 }
 
-fn check_csrf(
-    state: &AppState,
-    req: &HttpRequest,
-    user: &CurrentUser,
-    token: Option<&str>,
-) -> Result<(), AppError> {
-    csrf::check(
-        &state.csrf,
-        req,
-        Some(user),
-        token,
-        state.secure_cookies,
-        state.config.public_origin.as_deref(),
-        state.config.behind_proxy,
-    )
-}
-
 pub async fn create_room(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -115,7 +98,7 @@ pub async fn create_room(
     let Some(current) = user.0.clone() else {
         return Err(AppError::Unauthorized);
     };
-    check_csrf(&state, &req, &current, form.csrf.as_deref())?;
+    state.check_form(&req, Some(&current), form.csrf.as_deref())?;
     let refused = match RoomName::parse(&form.name) {
         Ok(name) => match chat::create_room(&state, &current, name).await {
             Ok(room) => return Ok(see_other(&room_path(&room.name))),
@@ -185,7 +168,7 @@ pub async fn post_message(
     name: web::Path<String>,
     form: web::Form<MessageForm>,
 ) -> Result<HttpResponse, AppError> {
-    check_csrf(&state, &req, &user, form.csrf.as_deref())?;
+    state.check_form(&req, Some(&user), form.csrf.as_deref())?;
     let room = chat::find_room(&state, name.into_inner()).await?;
     let body = match MessageBody::parse(&form.body, state.config.max_message_chars) {
         Ok(body) => body,

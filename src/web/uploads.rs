@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::page::{login_redirect, render, room_path, see_other};
 use super::rooms::show_room;
-use crate::auth::{csrf, CurrentUser, MaybeUser};
+use crate::auth::{CurrentUser, MaybeUser};
 use crate::chat::{self, RoomRef};
 use crate::db;
 use crate::error::AppError;
@@ -134,17 +134,7 @@ pub async fn upload_form(
         return Err(AppError::Unauthorized);
     };
     let room = chat::find_room(&state, name.into_inner()).await?;
-    let check = |token: Option<&str>| {
-        csrf::check(
-            &state.csrf,
-            &req,
-            Some(&user),
-            token,
-            state.secure_cookies,
-            state.config.public_origin.as_deref(),
-            state.config.behind_proxy,
-        )
-    };
+    let check = |token: Option<&str>| state.check_form(&req, Some(&user), token);
     let result = match read_parts(&state, multipart, check).await {
         Ok(parts) => post(&state, &user, &room, parts).await,
         Err(err) => Err(err),

@@ -76,18 +76,7 @@ impl WsSession {
             .last()
             .map(|r| r.message.seq)
             .unwrap_or(after.unwrap_or(0));
-        let messages = rows
-            .into_iter()
-            .map(|view| MessageObject::from_view(&room.name, view))
-            .collect();
-        self.send(
-            ctx,
-            &ServerFrame::History {
-                room: room.name.clone(),
-                messages,
-                has_more,
-            },
-        );
+        self.send(ctx, &history_frame(&room.name, rows, has_more));
         if page_full {
             let app = self.app.clone();
             let room_id = room.id;
@@ -138,21 +127,22 @@ impl WsSession {
                 .map(move |result, act, ctx| match result {
                     Ok(rows) => {
                         let has_more = rows.first().is_some_and(|r| r.message.seq > 1);
-                        let messages = rows
-                            .into_iter()
-                            .map(|view| MessageObject::from_view(&room.name, view))
-                            .collect();
-                        act.send(
-                            ctx,
-                            &ServerFrame::History {
-                                room: room.name,
-                                messages,
-                                has_more,
-                            },
-                        );
+                        act.send(ctx, &history_frame(&room.name, rows, has_more));
                     }
                     Err(err) => act.send(ctx, &ServerFrame::error("unavailable", err.to_string())),
                 }),
         );
+    }
+}
+
+/// A `history` frame of stored messages, oldest first.
+fn history_frame(room: &str, rows: Vec<db::messages::MessageView>, has_more: bool) -> ServerFrame {
+    ServerFrame::History {
+        room: room.to_string(),
+        messages: rows
+            .into_iter()
+            .map(|view| MessageObject::from_view(room, view))
+            .collect(),
+        has_more,
     }
 }
