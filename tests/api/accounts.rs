@@ -1,4 +1,4 @@
-use crate::helpers::{new_client, spawn_app, PASSWORD};
+use crate::helpers::{cookie_pair, new_client, set_cookie, spawn_app, PASSWORD};
 
 #[actix_web::test]
 async fn a_new_user_registers_logs_out_and_logs_back_in() {
@@ -20,13 +20,7 @@ async fn a_new_user_registers_logs_out_and_logs_back_in() {
 async fn the_session_cookie_is_http_only_lax_with_a_max_age() {
     let app = spawn_app().await;
     let res = app.register("alice", PASSWORD).await;
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("palaver_session="))
-        .expect("session cookie set");
+    let cookie = set_cookie(&res, "palaver_session");
     for part in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
         assert!(cookie.contains(part), "{cookie} lacks {part}");
     }
@@ -177,13 +171,7 @@ async fn logging_in_replaces_a_planted_session_cookie() {
         .send()
         .await
         .unwrap();
-    let anon = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
-        .find(|c| c.starts_with("palaver_csrf="))
-        .unwrap();
+    let anon = cookie_pair(&page, "palaver_csrf");
     let csrf = crate::helpers::csrf_in(&page.text().await.unwrap());
     let res = client
         .post(app.url("/login"))
@@ -197,13 +185,7 @@ async fn logging_in_replaces_a_planted_session_cookie() {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 303);
-    let issued = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("palaver_session="))
-        .unwrap();
+    let issued = set_cookie(&res, "palaver_session");
     assert!(!issued.contains(&planted), "the planted token was kept");
 }
 
@@ -212,13 +194,7 @@ async fn after_logout_the_old_cookie_no_longer_works() {
     let app = spawn_app().await;
     app.signed_up("heidi").await;
     let res = app.login("heidi", PASSWORD).await;
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
-        .find(|c| c.starts_with("palaver_session="))
-        .unwrap();
+    let cookie = cookie_pair(&res, "palaver_session");
     app.logout().await;
     let replay = new_client()
         .get(app.url("/"))

@@ -139,14 +139,7 @@ async fn a_user_added_from_the_shell_while_the_server_runs_can_log_in() {
     let out = admin(&app, &["user", "add", "alice"], &format!("{PASSWORD}\n")).await;
     assert_eq!(out.ok(), "Added member alice.\n");
     let token = app.api_login("alice").await;
-    let me: serde_json::Value = app
-        .api(Method::GET, "/api/me", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: serde_json::Value = app.get_json("/api/me", &token).await;
     assert_eq!(me, json!({"name": "alice", "is_admin": false}));
 
     // --admin, and a password ending in spaces is kept as typed.
@@ -231,14 +224,7 @@ async fn user_role_and_list_show_each_account() {
     );
     // The API sees the new role.
     let token = app.api_login("Alice").await;
-    let me: serde_json::Value = app
-        .api(Method::GET, "/api/me", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: serde_json::Value = app.get_json("/api/me", &token).await;
     assert_eq!(me["is_admin"], false);
 }
 

@@ -12,14 +12,7 @@ async fn api_login_gives_a_bearer_token_and_bad_credentials_a_json_401() {
     let app = spawn_app().await;
     let token = app.api_user("alice").await;
     assert_eq!(token.len(), 64);
-    let me: Value = app
-        .api(Method::GET, "/api/me", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.get_json("/api/me", &token).await;
     assert_eq!(me, json!({"name":"alice","is_admin":false}));
 
     let res = reqwest::Client::new()
@@ -60,14 +53,7 @@ async fn rooms_are_listed_and_created_with_clear_errors() {
     let app = spawn_app().await;
     let token = app.api_user("alice").await;
     app.api_create_room(&token, "general").await;
-    let list: Value = app
-        .api(Method::GET, "/api/rooms", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/rooms", &token).await;
     assert_eq!(
         list["rooms"],
         json!([{"name":"general","message_count":0,"online":0}])
@@ -114,17 +100,8 @@ async fn messages_are_posted_and_paged_by_seq() {
         let app = &app;
         let token = token.clone();
         async move {
-            app.api(
-                Method::GET,
-                &format!("/api/rooms/general/messages{query}"),
-                &token,
-            )
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap()
+            app.get_json(&format!("/api/rooms/general/messages{query}"), &token)
+                .await
         }
     };
     let seqs = |v: &Value| -> Vec<i64> {
@@ -261,17 +238,8 @@ async fn long_poll_returns_as_soon_as_a_message_arrives() {
     );
     // With nothing new, it waits `wait` seconds and returns an empty page.
     let empty: Value = app
-        .api(
-            Method::GET,
-            "/api/rooms/general/messages?after=1&wait=1",
-            &token,
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/rooms/general/messages?after=1&wait=1", &token)
+        .await;
     assert_eq!(empty["messages"], json!([]));
 }
 
@@ -283,14 +251,7 @@ async fn online_counts_users_with_open_sockets() {
     let _a = app.open_ws(&alice).await;
     let _b = app.open_ws(&bob).await;
     let _b2 = app.open_ws(&bob).await;
-    let online: Value = app
-        .api(Method::GET, "/api/online", &alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let online: Value = app.get_json("/api/online", &alice).await;
     assert_eq!(
         online,
         json!({"count":2,"users":["alice","bob"],"connections":3})

@@ -91,17 +91,11 @@ async fn every_acked_message_survives_sigkill_exactly_once() {
     let mut after = 0;
     loop {
         let page: Value = app
-            .api(
-                reqwest::Method::GET,
+            .get_json(
                 &format!("/api/rooms/crash/messages?after={after}&limit=200"),
                 &token,
             )
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .await;
         let messages = page["messages"].as_array().unwrap().clone();
         let Some(last) = messages.last() else { break };
         after = last["seq"].as_i64().unwrap();

@@ -73,6 +73,21 @@ pub fn hidden_field(html: &str, name: &str) -> Option<String> {
     Some(unescape(&html[start..end]))
 }
 
+/// The whole `Set-Cookie` header that sets cookie `name`.
+pub fn set_cookie(res: &Response, name: &str) -> String {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie set"))
+}
+
+/// `name=value` of the cookie the response sets, as a `Cookie` header wants it.
+pub fn cookie_pair(res: &Response, name: &str) -> String {
+    set_cookie(res, name).split(';').next().unwrap().to_string()
+}
+
 /// Undo Tera's HTML escaping, as a browser does when it reads an attribute.
 pub fn unescape(text: &str) -> String {
     text.replace("&#x2F;", "/")
@@ -228,6 +243,17 @@ impl TestApp {
         reqwest::Client::new()
             .request(method, self.url(path))
             .bearer_auth(token)
+    }
+
+    /// `GET path` with a bearer token, answered with JSON.
+    pub async fn get_json(&self, path: &str, token: &str) -> serde_json::Value {
+        self.api(reqwest::Method::GET, path, token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     pub async fn api_create_room(&self, token: &str, name: &str) {

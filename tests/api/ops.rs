@@ -79,14 +79,7 @@ async fn shutdown_closes_sockets_with_1001_after_storing_what_was_accepted() {
     let dir = app.stop().await;
     assert_eq!(close_code(&mut a).await, Some(1001));
     let app = spawn_with(test_config(&data_dir), dir).await;
-    let list: Value = app
-        .api(reqwest::Method::GET, "/api/rooms/general/messages", &alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/rooms/general/messages", &alice).await;
     assert_eq!(list["messages"][0]["body"], "last words");
 }
 

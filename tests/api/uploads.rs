@@ -210,14 +210,7 @@ async fn every_allowed_kind_uploads_comes_back_byte_identical_and_goes_live() {
         assert_eq!(res.bytes().await.unwrap().to_vec(), bytes, "{name}");
     }
     // History and resume include the attachments.
-    let list: Value = app
-        .api(Method::GET, "/api/rooms/media/messages", &bob)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/rooms/media/messages", &bob).await;
     assert_eq!(list["messages"].as_array().unwrap().len(), fixtures().len());
     assert!(list["messages"][0]["attachment"]["url"].is_string());
 }

@@ -62,14 +62,7 @@ async fn the_ack_carries_the_stored_id_and_the_message_is_stored_first() {
     assert_eq!(ack["client_id"], "k1");
     assert_eq!(ack["seq"], 1);
     // The moment the ack is in hand, the message is readable from the database.
-    let list: serde_json::Value = app
-        .api(reqwest::Method::GET, "/api/rooms/general/messages", &alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: serde_json::Value = app.get_json("/api/rooms/general/messages", &alice).await;
     assert_eq!(list["messages"][0]["id"], ack["id"]);
     assert_eq!(list["messages"][0]["body"], "stored?");
 }
@@ -290,13 +283,7 @@ async fn a_browser_session_cookie_opens_the_socket() {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let app = spawn_app().await;
     let res = app.register("alice", PASSWORD).await;
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
-        .find(|c| c.starts_with("palaver_session="))
-        .unwrap();
+    let cookie = cookie_pair(&res, "palaver_session");
     let mut request = app.ws_url().into_client_request().unwrap();
     request
         .headers_mut()
