@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::helpers::*;
 
@@ -60,7 +60,13 @@ async fn every_acked_message_survives_sigkill_exactly_once() {
     let mut sent = 0;
     while acked.len() < 300 {
         while sent < acked.len() + 32 {
-            send_json(&mut ws, json!({"type":"send","room":"crash","body":format!("msg {sent}"),"client_id":format!("k{sent}")})).await;
+            send_message(
+                &mut ws,
+                "crash",
+                &format!("msg {sent}"),
+                &format!("k{sent}"),
+            )
+            .await;
             sent += 1;
         }
         let frame = next_frame(&mut ws).await;

@@ -37,6 +37,14 @@ pub async fn spawn_app() -> TestApp {
     spawn_with(config, Some(dir)).await
 }
 
+/// A server whose test config `tweak` adjusts first (limits, timeouts).
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut config = test_config(dir.path());
+    tweak(&mut config);
+    spawn_with(config, Some(dir)).await
+}
+
 pub async fn spawn_with(config: Config, dir: Option<Arc<TempDir>>) -> TestApp {
     let data_dir = config.data_dir.clone();
     let app = Application::build(config).await.expect("app builds");
@@ -311,6 +319,13 @@ pub async fn send_json(ws: &mut Ws, value: serde_json::Value) {
     use futures_util::SinkExt;
     use tokio_tungstenite::tungstenite::Message;
     ws.send(Message::text(value.to_string())).await.unwrap();
+}
+
+/// A `send` frame: `body` to `room` with idempotency key `client_id`.
+pub async fn send_message(ws: &mut Ws, room: &str, body: &str, client_id: &str) {
+    let frame =
+        serde_json::json!({"type": "send", "room": room, "body": body, "client_id": client_id});
+    send_json(ws, frame).await;
 }
 
 pub async fn send_text(ws: &mut Ws, text: &str) {

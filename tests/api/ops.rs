@@ -26,11 +26,7 @@ async fn metrics_count_connections_messages_and_requests() {
     let alice = app.api_user("alice").await;
     app.api_create_room(&alice, "general").await;
     let mut a = app.joined(&alice, "general").await;
-    send_json(
-        &mut a,
-        json!({"type":"send","room":"general","body":"counted","client_id":"m1"}),
-    )
-    .await;
+    send_message(&mut a, "general", "counted", "m1").await;
     // The echo of one's own message and the ack come in either order.
     let (mut acked, mut echoed) = (false, false);
     while !(acked && echoed) {
@@ -69,11 +65,7 @@ async fn shutdown_closes_sockets_with_1001_after_storing_what_was_accepted() {
     let alice = app.api_user("alice").await;
     app.api_create_room(&alice, "general").await;
     let mut a = app.joined(&alice, "general").await;
-    send_json(
-        &mut a,
-        json!({"type":"send","room":"general","body":"last words","client_id":"z"}),
-    )
-    .await;
+    send_message(&mut a, "general", "last words", "z").await;
     expect_type(&mut a, "ack").await;
     let data_dir = app.data_dir.clone();
     let dir = app.stop().await;

@@ -290,10 +290,10 @@ async fn range_requests_stream_and_seek_media() {
 
 #[actix_web::test]
 async fn bad_uploads_are_refused_clearly_and_leave_nothing_behind() {
-    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let mut config = test_config(dir.path());
-    config.max_upload_bytes = 64 * 1024;
-    let app = spawn_with(config, Some(dir)).await;
+    let app = spawn_app_with(|c| {
+        c.max_upload_bytes = 64 * 1024;
+    })
+    .await;
     let alice = app.api_user("alice").await;
     app.api_create_room(&alice, "bad").await;
 

@@ -24,7 +24,7 @@ async fn two_users_see_each_others_messages_in_order_and_a_third_room_sees_none(
         } else {
             (&mut b, "b")
         };
-        send_json(ws, json!({"type":"send","room":"general","body":format!("{who}{n}"),"client_id":format!("c{n}")})).await;
+        send_message(ws, "general", &format!("{who}{n}"), &format!("c{n}")).await;
     }
     let mut orders = Vec::new();
     for ws in [&mut a, &mut b] {
@@ -53,11 +53,7 @@ async fn the_ack_carries_the_stored_id_and_the_message_is_stored_first() {
     let alice = app.api_user("alice").await;
     app.api_create_room(&alice, "general").await;
     let mut a = app.joined(&alice, "general").await;
-    send_json(
-        &mut a,
-        json!({"type":"send","room":"general","body":"stored?","client_id":"k1"}),
-    )
-    .await;
+    send_message(&mut a, "general", "stored?", "k1").await;
     let ack = expect_type(&mut a, "ack").await;
     assert_eq!(ack["client_id"], "k1");
     assert_eq!(ack["seq"], 1);
@@ -81,11 +77,7 @@ async fn a_repeated_client_id_is_acked_again_but_stored_and_sent_once() {
     send_json(&mut a, frame).await;
     let second = expect_type(&mut a, "ack").await;
     assert_eq!(first, second);
-    send_json(
-        &mut a,
-        json!({"type":"send","room":"general","body":"next","client_id":"other"}),
-    )
-    .await;
+    send_message(&mut a, "general", "next", "other").await;
     let m1 = expect_type(&mut b, "message").await;
     let m2 = expect_type(&mut b, "message").await;
     assert_eq!(
@@ -103,16 +95,12 @@ async fn resume_after_a_disconnect_delivers_exactly_the_missed_messages() {
     app.api_create_room(&alice, "general").await;
     let mut a = app.joined(&alice, "general").await;
     let mut b = app.joined(&bob, "general").await;
-    send_json(
-        &mut a,
-        json!({"type":"send","room":"general","body":"seen","client_id":"1"}),
-    )
-    .await;
+    send_message(&mut a, "general", "seen", "1").await;
     let seen = expect_type(&mut b, "message").await;
     expect_type(&mut a, "ack").await;
     drop(b);
     for n in 2..=4 {
-        send_json(&mut a, json!({"type":"send","room":"general","body":format!("missed {n}"),"client_id":n.to_string()})).await;
+        send_message(&mut a, "general", &format!("missed {n}"), &n.to_string()).await;
         expect_type(&mut a, "ack").await;
     }
     let mut b = app.open_ws(&bob).await;
@@ -131,11 +119,7 @@ async fn resume_after_a_disconnect_delivers_exactly_the_missed_messages() {
     assert_eq!(seqs, [2, 3, 4]);
     assert_eq!(history["has_more"], false);
     // Then live, with no duplicate at the seam.
-    send_json(
-        &mut a,
-        json!({"type":"send","room":"general","body":"live","client_id":"5"}),
-    )
-    .await;
+    send_message(&mut a, "general", "live", "5").await;
     let live = expect_type(&mut b, "message").await;
     assert_eq!(live["seq"], 5);
 }
@@ -149,11 +133,7 @@ async fn resume_while_messages_keep_arriving_has_no_gap_and_no_duplicate() {
     let mut a = app.joined(&alice, "busy").await;
     // 1,200 messages first: the resume needs three pages.
     for n in 1..=1200 {
-        send_json(
-            &mut a,
-            json!({"type":"send","room":"busy","body":format!("m{n}"),"client_id":format!("a{n}")}),
-        )
-        .await;
+        send_message(&mut a, "busy", &format!("m{n}"), &format!("a{n}")).await;
     }
     let mut acked = 0;
     while acked < 1200 {
@@ -165,11 +145,7 @@ async fn resume_while_messages_keep_arriving_has_no_gap_and_no_duplicate() {
     send_json(&mut b, json!({"type":"resume","room":"busy","after":0})).await;
     // Keep sending while bob catches up.
     for n in 1201..=1300 {
-        send_json(
-            &mut a,
-            json!({"type":"send","room":"busy","body":format!("m{n}"),"client_id":format!("a{n}")}),
-        )
-        .await;
+        send_message(&mut a, "busy", &format!("m{n}"), &format!("a{n}")).await;
     }
     let mut seen = Vec::new();
     while seen.len() < 1300 {
@@ -345,11 +321,7 @@ async fn every_bad_frame_gets_an_error_and_the_socket_stays_usable() {
         "binary_not_supported"
     );
     // Still usable.
-    send_json(
-        &mut a,
-        json!({"type":"send","room":"general","body":"still here","client_id":"ok"}),
-    )
-    .await;
+    send_message(&mut a, "general", "still here", "ok").await;
     assert_eq!(expect_type(&mut a, "ack").await["client_id"], "ok");
 }
 
@@ -395,10 +367,10 @@ async fn protocol_violations_close_with_the_right_code() {
 
 #[actix_web::test]
 async fn a_client_that_stops_reading_is_disconnected_while_others_keep_receiving() {
-    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let mut config = test_config(dir.path());
-    config.ws_queue = 64;
-    let app = spawn_with(config, Some(dir)).await;
+    let app = spawn_app_with(|c| {
+        c.ws_queue = 64;
+    })
+    .await;
     let alice = app.api_user("alice").await;
     let bob = app.api_user("bob").await;
     let slow = app.api_user("slow").await;
@@ -489,20 +461,16 @@ async fn a_message_posted_through_the_html_form_arrives_live() {
 
 #[actix_web::test]
 async fn sends_over_the_rate_limit_get_an_error_frame() {
-    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let mut config = test_config(dir.path());
-    config.send_rate = 1;
-    config.send_burst = 3;
-    let app = spawn_with(config, Some(dir)).await;
+    let app = spawn_app_with(|c| {
+        c.send_rate = 1;
+        c.send_burst = 3;
+    })
+    .await;
     let alice = app.api_user("alice").await;
     app.api_create_room(&alice, "general").await;
     let mut a = app.joined(&alice, "general").await;
     for n in 0..5 {
-        send_json(
-            &mut a,
-            json!({"type":"send","room":"general","body":"spam","client_id":format!("s{n}")}),
-        )
-        .await;
+        send_message(&mut a, "general", "spam", &format!("s{n}")).await;
     }
     let mut acks = 0;
     let mut limited = 0;
@@ -528,7 +496,7 @@ async fn resume_works_across_a_server_restart() {
     app.api_create_room(&alice, "general").await;
     let mut a = app.joined(&alice, "general").await;
     for n in 1..=3 {
-        send_json(&mut a, json!({"type":"send","room":"general","body":format!("before {n}"),"client_id":n.to_string()})).await;
+        send_message(&mut a, "general", &format!("before {n}"), &n.to_string()).await;
         expect_type(&mut a, "ack").await;
     }
     drop(a);
@@ -545,11 +513,7 @@ async fn resume_works_across_a_server_restart() {
         .map(|m| m["body"].as_str().unwrap())
         .collect();
     assert_eq!(bodies, ["before 2", "before 3"]);
-    send_json(
-        &mut a,
-        json!({"type":"send","room":"general","body":"after","client_id":"4"}),
-    )
-    .await;
+    send_message(&mut a, "general", "after", "4").await;
     assert_eq!(expect_type(&mut a, "ack").await["seq"], 4);
 }
 
@@ -560,7 +524,7 @@ async fn history_pages_backwards_by_seq() {
     app.api_create_room(&alice, "general").await;
     let mut a = app.joined(&alice, "general").await;
     for n in 1..=10 {
-        send_json(&mut a, json!({"type":"send","room":"general","body":format!("h{n}"),"client_id":n.to_string()})).await;
+        send_message(&mut a, "general", &format!("h{n}"), &n.to_string()).await;
         expect_type(&mut a, "ack").await;
     }
     send_json(
@@ -581,11 +545,11 @@ async fn history_pages_backwards_by_seq() {
 
 #[actix_web::test]
 async fn a_silent_peer_is_dropped_after_the_heartbeat_timeout() {
-    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let mut config = test_config(dir.path());
-    config.ws_heartbeat = Duration::from_millis(200);
-    config.ws_timeout = Duration::from_millis(700);
-    let app = spawn_with(config, Some(dir)).await;
+    let app = spawn_app_with(|c| {
+        c.ws_heartbeat = Duration::from_millis(200);
+        c.ws_timeout = Duration::from_millis(700);
+    })
+    .await;
     let alice = app.api_user("alice").await;
     app.api_create_room(&alice, "general").await;
     // Never read again: tungstenite answers pings only while reading, so
@@ -613,10 +577,10 @@ async fn the_home_page_shows_online_counts() {
 
 #[actix_web::test]
 async fn sockets_over_the_per_user_cap_are_closed_with_1008() {
-    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let mut config = test_config(dir.path());
-    config.max_sockets_per_user = 2;
-    let app = spawn_with(config, Some(dir)).await;
+    let app = spawn_app_with(|c| {
+        c.max_sockets_per_user = 2;
+    })
+    .await;
     let alice = app.api_user("alice").await;
     let _one = app.open_ws(&alice).await;
     let _two = app.open_ws(&alice).await;
