@@ -83,6 +83,13 @@ pub fn message_object(stored: &Stored) -> MessageObject {
         ts: protocol::rfc3339(m.created_at),
         client_id: m.client_id.clone(),
         attachment: stored.upload.as_ref().map(protocol::Attachment::from),
+        html: String::new(),
+        edited: None,
+        deleted: false,
+        reactions: Vec::new(),
+        reply_to: None,
+        reply: None,
+        mentions: Vec::new(),
     }
 }
 
@@ -196,6 +203,10 @@ pub async fn room_list(state: &AppState) -> Result<(Vec<RoomInfo>, Online), AppE
             online: online.rooms.get(&r.id).copied().unwrap_or(0),
             name: r.name,
             message_count: r.message_count,
+            kind: "public".into(),
+            members: Vec::new(),
+            unread: 0,
+            mentions: 0,
         })
         .collect();
     Ok((rooms, online))

@@ -44,6 +44,18 @@ pub enum ClientFrame {
     /// Join (if needed) and receive every event with `seq > after`, then
     /// live events, with no gap and no duplicate between them.
     Resume { room: String, after: i64 },
+    /// Replace the body of one's own message (admins: any message).
+    Edit { id: i64, body: String },
+    /// Delete one's own message (admins: any message): it becomes a
+    /// tombstone and its text is gone.
+    Delete { id: i64 },
+    /// Add an emoji reaction to a message (once per user per emoji).
+    React { id: i64, emoji: String },
+    /// Take one's reaction back.
+    Unreact { id: i64, emoji: String },
+    /// "I have read `room` up to `seq`": clears its unread count in every
+    /// tab of this user.
+    Read { room: String, seq: i64 },
 }
 
 /// A message as every transport shows it.
@@ -60,6 +72,108 @@ pub struct MessageObject {
     /// The uploaded file this message carries (its body is the caption).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<Attachment>,
+    /// The body rendered as markdown-lite: sanitised HTML (see
+    /// `crate::markdown`), the same for the page and the live client.
+    #[serde(default)]
+    pub html: String,
+    /// When the body was last edited (RFC 3339), or null.
+    #[serde(default)]
+    pub edited: Option<String>,
+    /// A tombstone: the body (and html) are empty.
+    #[serde(default)]
+    pub deleted: bool,
+    /// Reactions, in the order each emoji was first used.
+    #[serde(default)]
+    pub reactions: Vec<ReactionCount>,
+    /// The id of the message this one replies to, or null.
+    #[serde(default)]
+    pub reply_to: Option<i64>,
+    /// An excerpt of the message replied to, for the quote above this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<ReplyPreview>,
+    /// Names of the users this message mentions (`@name`), as they are
+    /// spelled in their accounts.
+    #[serde(default)]
+    pub mentions: Vec<String>,
+}
+
+/// One emoji's reactions on a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionCount {
+    pub emoji: String,
+    pub count: usize,
+    /// Who reacted, in the order they did.
+    pub users: Vec<String>,
+}
+
+/// The message a reply quotes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyPreview {
+    pub id: i64,
+    pub seq: i64,
+    pub user: String,
+    /// The start of its body (plain text), empty once it is deleted.
+    pub excerpt: String,
+    pub deleted: bool,
+}
+
+/// A message was edited: `message` is its new current state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditedEvent {
+    pub room: String,
+    pub seq: i64,
+    pub id: i64,
+    pub message: MessageObject,
+}
+
+/// A message was deleted; it is now a tombstone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletedEvent {
+    pub room: String,
+    pub seq: i64,
+    pub id: i64,
+}
+
+/// `user` added (or, with `added: false`, removed) `emoji` on message `id`;
+/// `reactions` is that message's full current list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionEvent {
+    pub room: String,
+    pub seq: i64,
+    pub id: i64,
+    pub emoji: String,
+    pub user: String,
+    pub added: bool,
+    pub reactions: Vec<ReactionCount>,
+}
+
+/// A stored room event other than a new message, as `history` lists it;
+/// the same objects as the live frames of the same `type`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RoomEventFrame {
+    MessageEdited(Box<EditedEvent>),
+    MessageDeleted(DeletedEvent),
+    Reaction(ReactionEvent),
+}
+
+impl RoomEventFrame {
+    pub fn seq(&self) -> i64 {
+        match self {
+            RoomEventFrame::MessageEdited(e) => e.seq,
+            RoomEventFrame::MessageDeleted(e) => e.seq,
+            RoomEventFrame::Reaction(e) => e.seq,
+        }
+    }
+
+    /// The live frame of this event.
+    pub fn into_frame(self) -> ServerFrame {
+        match self {
+            RoomEventFrame::MessageEdited(e) => ServerFrame::MessageEdited(e),
+            RoomEventFrame::MessageDeleted(e) => ServerFrame::MessageDeleted(e),
+            RoomEventFrame::Reaction(e) => ServerFrame::Reaction(e),
+        }
+    }
 }
 
 /// An uploaded file as messages show it.
@@ -107,6 +221,13 @@ impl MessageObject {
             ts: rfc3339(m.created_at),
             client_id: m.client_id,
             attachment: view.upload.as_ref().map(Attachment::from),
+            html: String::new(),
+            edited: m.edited_at.map(rfc3339),
+            deleted: m.deleted_at.is_some(),
+            reactions: Vec::new(),
+            reply_to: m.reply_to.map(i64::from),
+            reply: None,
+            mentions: Vec::new(),
         }
     }
 }
@@ -118,11 +239,29 @@ pub fn rfc3339(ms: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// A room as the room list shows it to one user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomInfo {
     pub name: String,
     pub message_count: i64,
     pub online: usize,
+    /// `public` or `dm`.
+    #[serde(default = "public_kind")]
+    pub kind: String,
+    /// A DM's members (the caller included), sorted; empty for public rooms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+    /// Messages from others after the caller's read marker (0 for rooms the
+    /// caller has never opened).
+    #[serde(default)]
+    pub unread: i64,
+    /// How many of those mention the caller.
+    #[serde(default)]
+    pub mentions: i64,
+}
+
+fn public_kind() -> String {
+    "public".to_string()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,17 +276,37 @@ pub enum ServerFrame {
         room: String,
         seq: i64,
     },
-    /// A batch of stored messages, oldest first. After `join`/`resume`,
-    /// `has_more` says another page follows; after `history`, that older
-    /// messages exist.
+    /// A batch of stored messages, oldest first, in their current state.
+    /// After `join`/`resume`, `has_more` says another page follows; after
+    /// `history`, that older messages exist. After `resume`, `events` holds
+    /// the other events (edits, deletions, reactions) of the same range,
+    /// and `last_seq` is where the client's cursor now stands.
     History {
         room: String,
         messages: Vec<MessageObject>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        events: Vec<RoomEventFrame>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_seq: Option<i64>,
         has_more: bool,
+    },
+    /// A message was edited.
+    MessageEdited(Box<EditedEvent>),
+    /// A message was deleted.
+    MessageDeleted(DeletedEvent),
+    /// A reaction was added or removed.
+    Reaction(ReactionEvent),
+    /// The caller's unread count in a room changed (a new message, or the
+    /// room was read in another tab).
+    Unread {
+        room: String,
+        count: i64,
+        mentions: i64,
     },
     /// Who is online in a room (sorted, each name once).
     Presence { room: String, users: Vec<String> },
-    /// The room list, sent on connect and whenever a room is created.
+    /// The caller's room list (public rooms and their DMs), sent on connect
+    /// and whenever a room is created.
     Rooms { rooms: Vec<RoomInfo> },
     /// `user` is typing in `room`.
     Typing { room: String, user: String },

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{messages, rooms, sessions, uploads, users};
+use super::schema::{messages, room_events, rooms, sessions, uploads, users};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = users)]
@@ -54,6 +54,33 @@ pub struct Room {
     pub created_by: Option<i32>,
     pub created_at: i64,
     pub last_seq: i64,
+    /// `public` or `dm` (see [`RoomKind`]).
+    pub kind: String,
+    /// For DMs: the sorted member ids, `"3,7,9"`.
+    pub dm_key: Option<String>,
+}
+
+/// Who may see a room: everyone, or only the members of a direct
+/// conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomKind {
+    Public,
+    Dm,
+}
+
+impl RoomKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RoomKind::Public => "public",
+            RoomKind::Dm => "dm",
+        }
+    }
+}
+
+impl Room {
+    pub fn is_dm(&self) -> bool {
+        self.kind == RoomKind::Dm.as_str()
+    }
 }
 
 #[derive(Debug, Insertable)]
@@ -63,6 +90,8 @@ pub struct NewRoom<'a> {
     pub name_key: &'a str,
     pub created_by: Option<i32>,
     pub created_at: i64,
+    pub kind: &'a str,
+    pub dm_key: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
@@ -76,6 +105,9 @@ pub struct Message {
     pub created_at: i64,
     pub client_id: Option<String>,
     pub upload_id: Option<i32>,
+    pub edited_at: Option<i64>,
+    pub deleted_at: Option<i64>,
+    pub reply_to: Option<i32>,
 }
 
 #[derive(Debug, Insertable)]
@@ -88,6 +120,33 @@ pub struct NewMessage<'a> {
     pub created_at: i64,
     pub client_id: Option<&'a str>,
     pub upload_id: Option<i32>,
+    pub reply_to: Option<i32>,
+}
+
+/// A room event other than a new message.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = room_events)]
+pub struct RoomEventRow {
+    pub id: i32,
+    pub room_id: i32,
+    pub seq: i64,
+    pub kind: String,
+    pub message_id: i32,
+    pub user_id: i32,
+    pub emoji: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = room_events)]
+pub struct NewRoomEvent<'a> {
+    pub room_id: i32,
+    pub seq: i64,
+    pub kind: &'a str,
+    pub message_id: i32,
+    pub user_id: i32,
+    pub emoji: Option<&'a str>,
+    pub created_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]

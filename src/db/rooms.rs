@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::models::{NewRoom, Room};
+use super::models::{NewRoom, Room, RoomKind};
 use super::schema::{messages, rooms};
 use super::{is_unique_violation, now_ms, Conn};
 use crate::domain::RoomName;
@@ -35,6 +35,8 @@ pub fn create(
             name_key: &key,
             created_by,
             created_at: now_ms(),
+            kind: RoomKind::Public.as_str(),
+            dm_key: None,
         })
         .returning(Room::as_returning())
         .get_result(conn)

@@ -216,6 +216,7 @@ fn store_all(conn: &mut Conn, jobs: &[&NewMessageJob]) -> diesel::QueryResult<Ve
                     created_at: now_ms(),
                     client_id: job.client_id.as_deref(),
                     upload_id: job.upload.as_ref().map(|u| u.id),
+                    reply_to: None,
                 },
             )?;
             out.push(job.stored(message, false));

@@ -153,6 +153,10 @@ pub async fn create_room(
             name: room.name,
             message_count: 0,
             online: 0,
+            kind: "public".into(),
+            members: Vec::new(),
+            unread: 0,
+            mentions: 0,
         },
     }))
 }

@@ -248,6 +248,13 @@ impl WsSession {
                 client_id,
                 reply_to: _,
             } => self.on_send(room, body, client_id, ctx),
+            ClientFrame::Edit { .. }
+            | ClientFrame::Delete { .. }
+            | ClientFrame::React { .. }
+            | ClientFrame::Unreact { .. }
+            | ClientFrame::Read { .. } => {
+                self.send(ctx, &ServerFrame::error("unknown_type", "not yet supported"))
+            }
         }
     }
 

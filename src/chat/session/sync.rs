@@ -143,6 +143,8 @@ fn history_frame(room: &str, rows: Vec<db::messages::MessageView>, has_more: boo
             .into_iter()
             .map(|view| MessageObject::from_view(room, view))
             .collect(),
+        events: Vec::new(),
+        last_seq: None,
         has_more,
     }
 }

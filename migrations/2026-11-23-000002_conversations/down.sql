@@ -1,0 +1,11 @@
+DROP TABLE mentions;
+DROP TABLE read_markers;
+DROP TABLE reactions;
+DROP TABLE room_events;
+ALTER TABLE messages DROP COLUMN reply_to;
+ALTER TABLE messages DROP COLUMN deleted_at;
+ALTER TABLE messages DROP COLUMN edited_at;
+DROP TABLE room_members;
+DROP INDEX rooms_dm_key;
+ALTER TABLE rooms DROP COLUMN dm_key;
+ALTER TABLE rooms DROP COLUMN kind;
