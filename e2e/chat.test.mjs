@@ -30,6 +30,7 @@ const STEP_MS = 15_000;
 const SERVER_START_MS = 30_000;
 const PASSWORD = 'correct horse battery';
 const ROOM = 'e2e-lobby';
+const OTHER_ROOM = 'e2e-elsewhere';
 
 const server = { child: null, port: 0, dir: '', log: [] };
 let browser;
@@ -130,6 +131,50 @@ async function shot(page, name) {
 
 function messageBodies(page) {
   return page.locator('#messages li.message .body').allTextContents();
+}
+
+/** A stored message (not a pending one) whose body contains `text`. */
+function message(page, text) {
+  return page.locator('#messages li.message[data-seq]', { has: page.locator('.body', { hasText: text }) }).last();
+}
+
+/** Send `text` with the composer and wait until it is stored. */
+async function say(page, text) {
+  await page.locator('#composer textarea').fill(text);
+  await page.locator('#composer textarea').press('Enter');
+  await page.locator('#messages li.message:not(.pending)[data-seq] .body', { hasText: text }).last().waitFor();
+}
+
+/** Open a room page (unless it is open) and wait for the live connection. */
+async function openRoom(page, room) {
+  if (new URL(page.url()).pathname !== `/rooms/${room}`) await page.goto(url(`/rooms/${room}`));
+  await page.locator('#status[data-state="connected"]').waitFor();
+}
+
+/** Use a message's toolbar: reply, react, edit or delete. */
+async function act(page, li, action) {
+  await li.scrollIntoViewIfNeeded();
+  await li.hover();
+  await li.locator(`.actions button[data-action="${action}"]`).click();
+}
+
+/** Scroll the list up until message `seq` has been paged in. */
+async function loadBackTo(page, seq) {
+  const deadline = Date.now() + STEP_MS;
+  while (await page.locator(`#m${seq}`).count() === 0) {
+    assert.ok(Date.now() < deadline, `#m${seq} never loaded`);
+    await page.locator('#messages').evaluate((list) => { list.scrollTop = 0; });
+    await sleep(200);
+  }
+}
+
+/** Whether the element is inside the visible part of the message list. */
+function inView(page, selector) {
+  return page.locator(selector).evaluate((node) => {
+    const box = node.getBoundingClientRect();
+    const list = document.getElementById('messages').getBoundingClientRect();
+    return box.top >= list.top - 1 && box.top < list.bottom;
+  });
 }
 
 /** Mark the document, so a later check can prove no reload happened. */
@@ -457,6 +502,280 @@ describe('Palaver in a real browser', { timeout: 180_000 }, () => {
     await page.locator('#status[data-state="connected"]').waitFor();
     await shot(page, 'bob-dark');
     await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  // ---- conversation features (issue 6): reactions, edits, deletions,
+  // replies, unread badges, direct messages, mentions.
+
+  it('alice reacts to bob\'s message and edits her own; bob sees both live', async () => {
+    const alice = users.alice.page;
+    const bob = users.bob.page;
+    await openRoom(alice, ROOM);
+    await openRoom(bob, ROOM);
+    await say(bob, 'React to this, please');
+    const target = message(alice, 'React to this, please');
+    await target.waitFor();
+    await act(alice, target, 'react');
+    await alice.locator('.picker button.emoji', { hasText: '👍' }).click();
+    // Bob sees alice's reaction (not pressed: it is not his), alice sees it pressed.
+    const bobsView = message(bob, 'React to this, please').locator('.reactions button.reaction');
+    await bobsView.filter({ hasText: '👍 1' }).waitFor();
+    assert.equal(await bobsView.getAttribute('aria-pressed'), 'false');
+    assert.equal(await bobsView.getAttribute('title'), 'alice');
+    const alicesView = target.locator('.reactions button.reaction[aria-pressed="true"]', { hasText: '👍 1' });
+    await alicesView.waitFor();
+    // Bob adds his: the same toggle, now 2, and the tooltip names both.
+    await bobsView.click();
+    await bobsView.filter({ hasText: '👍 2' }).and(bob.locator('[aria-pressed="true"]')).waitFor();
+    await target.locator('.reactions button.reaction', { hasText: '👍 2' }).waitFor();
+    assert.equal(await bobsView.getAttribute('title'), 'alice, bob');
+
+    // Alice edits her own message in place: Enter saves.
+    await say(alice, 'This has a tpyo');
+    const mine = message(alice, 'This has a tpyo');
+    await message(bob, 'This has a tpyo').waitFor();
+    const seq = await mine.getAttribute('data-seq');
+    await act(alice, mine, 'edit');
+    const editor = alice.locator(`#m${seq} .editor textarea`);
+    assert.equal(await editor.inputValue(), 'This has a tpyo');
+    await editor.fill('This had a **typo**');
+    await editor.press('Enter');
+    await alice.locator(`#m${seq} .editor`).waitFor({ state: 'detached' });
+    const edited = bob.locator(`#m${seq}`);
+    await edited.locator('.body', { hasText: 'This had a typo' }).waitFor();
+    await edited.locator('.body .edited', { hasText: '(edited)' }).waitFor();
+    assert.match(await edited.locator('.edited').getAttribute('title'), /^Edited /);
+    // Markdown-lite, rendered by the server and rebuilt as DOM nodes.
+    assert.equal(await edited.locator('.body strong').textContent(), 'typo');
+    // Bob may not edit or delete alice's message; alice may not edit bob's.
+    await edited.hover();
+    assert.equal(await edited.locator('.actions button[data-action="edit"]').count(), 0);
+    assert.equal(await edited.locator('.actions button[data-action="delete"]').count(), 0);
+    assert.equal(await target.locator('.actions button[data-action="edit"]').count(), 0);
+    // Esc cancels an edit without sending anything.
+    await act(alice, mine, 'edit');
+    await editor.fill('never sent');
+    await editor.press('Escape');
+    await alice.locator(`#m${seq} .editor`).waitFor({ state: 'detached' });
+    assert.equal(await alice.locator(`#m${seq} .body`).textContent(), 'This had a typo (edited)');
+    await shot(bob, 'bob-reactions-edit');
+  });
+
+  it('alice deletes a message and bob sees the tombstone', async () => {
+    const alice = users.alice.page;
+    const bob = users.bob.page;
+    await say(alice, 'Oops, wrong room');
+    const mine = message(alice, 'Oops, wrong room');
+    const seq = await mine.getAttribute('data-seq');
+    await bob.locator(`#m${seq} .body`, { hasText: 'Oops, wrong room' }).waitFor();
+    await act(alice, mine, 'delete');
+    await alice.locator(`#m${seq} .confirm button.danger`).click();
+    for (const page of [alice, bob]) {
+      await page.locator(`#m${seq}.deleted .body.tombstone`, { hasText: 'This message was deleted' }).waitFor();
+      assert.equal(await page.locator(`#m${seq} .actions`).count(), 0, 'a tombstone has no actions');
+    }
+    assert.equal(await bob.locator('#messages .body', { hasText: 'Oops, wrong room' }).count(), 0);
+    // A fresh page shows the tombstone too (the server's own rendering).
+    await bob.reload();
+    await bob.locator('#status[data-state="connected"]').waitFor();
+    await bob.locator(`#m${seq}.deleted .body.tombstone`).waitFor();
+    await markDocument(bob);
+  });
+
+  it('bob replies to an old message; alice sees the quote and it takes her to the original', async () => {
+    const alice = users.alice.page;
+    const bob = users.bob.page;
+    // The very first message (seq 1) is older than a fresh page shows.
+    await loadBackTo(bob, 1);
+    const original = bob.locator('#m1');
+    await act(bob, original, 'reply');
+    await bob.locator('#replying', { hasText: 'Replying to alice' }).waitFor();
+    assert.match(await bob.locator('#replying').textContent(), /Hi Bob/);
+    await bob.locator('#composer textarea').fill('Replying to the very first one');
+    await bob.locator('#composer textarea').press('Enter');
+    await bob.locator('#replying').waitFor({ state: 'hidden' });
+    await alice.reload();
+    await alice.locator('#status[data-state="connected"]').waitFor();
+    assert.equal(await alice.locator('#m1').count(), 0, 'a fresh page does not show seq 1');
+    const reply = message(alice, 'Replying to the very first one');
+    await reply.waitFor();
+    const quote = reply.locator('.reply-quote');
+    assert.equal(await quote.locator('.quote-user').textContent(), 'alice');
+    assert.match(await quote.locator('.quote-text').textContent(), /^Hi Bob/);
+    await quote.click();
+    await alice.locator('#m1.flash').waitFor();
+    assert.ok(await inView(alice, '#m1'), 'the original is scrolled into view');
+    // Live, too: bob sees his reply with its quote without reloading.
+    await message(bob, 'Replying to the very first one').locator('.reply-quote', { hasText: 'alice' }).waitFor();
+    await shot(alice, 'alice-reply-jump');
+    await alice.locator('#messages').evaluate((list) => { list.scrollTop = list.scrollHeight; });
+  });
+
+  it('an unread badge appears in another room and clears when the room is read, in every tab', async () => {
+    const alice = users.alice.page;
+    const bob = users.bob.page;
+    const status = await bob.evaluate(async (name) => (await fetch('/api/rooms', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name }),
+    })).status, OTHER_ROOM);
+    assert.equal(status, 201);
+    await openRoom(bob, OTHER_ROOM);
+    // A second tab of bob's, in the same room.
+    const bob2 = await users.bob.context.newPage();
+    await openRoom(bob2, OTHER_ROOM);
+    await say(alice, 'Bob, are you there?');
+    for (const page of [bob, bob2]) {
+      const badge = page.locator(`#room-list li[data-room="${ROOM}"] .badge.unread`);
+      await badge.waitFor();
+      assert.equal(await badge.textContent(), '1');
+      await page.waitForFunction(() => document.title.startsWith('(1) '));
+      assert.equal(await page.locator('#room-list li.current .badge').count(), 0, 'never a badge on the room being read');
+    }
+    await shot(bob, 'bob-unread-badge');
+    // Bob opens the room in the first tab: the badge goes, in the second tab too.
+    await Promise.all([bob.waitForURL(url(`/rooms/${ROOM}`)), bob.click(`#room-list li[data-room="${ROOM}"] a`)]);
+    await bob.locator('#status[data-state="connected"]').waitFor();
+    await message(bob, 'Bob, are you there?').waitFor();
+    await bob2.locator(`#room-list li[data-room="${ROOM}"] .badge`).waitFor({ state: 'detached' });
+    await bob2.waitForFunction(() => !document.title.startsWith('('));
+    assert.equal(await bob.locator('#room-list .badge').count(), 0);
+    await bob2.close();
+    await markDocument(bob);
+  });
+
+  it('alice starts a direct conversation from the sidebar and they talk in private', async () => {
+    const alice = users.alice.page;
+    const bob = users.bob.page;
+    await alice.locator('#start-dm input[name="users"]').fill('bob');
+    await Promise.all([
+      alice.waitForURL(/\/rooms\/dm-[0-9a-f]+$/),
+      alice.locator('#start-dm button[type="submit"]').click(),
+    ]);
+    const dmPath = new URL(alice.url()).pathname;
+    assert.match(await alice.locator('#room-title').textContent(), /bob/);
+    assert.doesNotMatch(await alice.locator('#room-title').textContent(), /dm-/);
+    assert.match(await alice.title(), /^bob · Palaver$/);
+    await alice.locator('#status[data-state="connected"]').waitFor();
+    // Bob, in the public room, sees it appear among his direct messages.
+    const entry = bob.locator('#dm-list li a', { hasText: 'alice' });
+    await entry.waitFor();
+    assert.equal(await entry.getAttribute('href'), dmPath);
+    await say(alice, 'Just between us');
+    await bob.locator(`#dm-list li[data-room] .badge.unread`).waitFor();
+    await Promise.all([bob.waitForURL(url(dmPath)), entry.click()]);
+    await bob.locator('#status[data-state="connected"]').waitFor();
+    await message(bob, 'Just between us').waitFor();
+    await say(bob, 'Secret hello back');
+    await message(alice, 'Secret hello back').waitFor();
+    assert.match(await bob.locator('#composer textarea').getAttribute('placeholder'), /alice/);
+    await shot(alice, 'alice-dm');
+    await markDocument(bob);
+  });
+
+  it('a mention of bob is highlighted for him and counted separately when he is elsewhere', async () => {
+    const alice = users.alice.page;
+    const bob = users.bob.page;
+    await openRoom(alice, ROOM);
+    // Bob is in the DM: a mention in the public room gets its own badge.
+    await say(alice, 'Hey @bob, have a look');
+    await bob.locator(`#room-list li[data-room="${ROOM}"] .badge.mention`, { hasText: '@1' }).waitFor();
+    await Promise.all([bob.waitForURL(url(`/rooms/${ROOM}`)), bob.click(`#room-list li[data-room="${ROOM}"] a`)]);
+    const seen = message(bob, 'have a look');
+    await seen.waitFor();
+    assert.ok(await seen.evaluate((li) => li.classList.contains('mentions-me')), 'the message is highlighted');
+    await seen.locator('a.mention.me', { hasText: '@bob' }).waitFor();
+    assert.equal(await seen.locator('a.mention.me').getAttribute('href'), '/users/bob');
+    // Live, with the tab in the background and notifications allowed: a notification.
+    await bob.evaluate(() => {
+      window.__notifications = [];
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+      window.Notification = class {
+        constructor(title, options) { window.__notifications.push({ title, body: options.body }); }
+        static get permission() { return 'granted'; }
+        addEventListener() {}
+        close() {}
+      };
+    });
+    await say(alice, 'Still there, @bob?');
+    const live = message(bob, 'Still there,');
+    await live.waitFor();
+    assert.ok(await live.evaluate((li) => li.classList.contains('mentions-me')));
+    const notes = await bob.evaluate(() => window.__notifications);
+    assert.deepEqual(notes.map((n) => n.title), [`alice mentioned you in # ${ROOM}`]);
+    // Alice's own view is not highlighted: the mention is not hers.
+    assert.ok(!(await message(alice, 'Still there,').evaluate((li) => li.classList.contains('mentions-me'))));
+    await bob.evaluate(() => { delete document.visibilityState; });
+    await shot(bob, 'bob-mention');
+    await markDocument(bob);
+  });
+
+  it('takes screenshots of the new features on desktop and at 360 px', async () => {
+    const bob = users.bob.page;
+    await bob.locator('#messages').evaluate((list) => { list.scrollTop = list.scrollHeight; });
+    const last = bob.locator('#messages li.message[data-seq]').last();
+    await last.hover();
+    await shot(bob, 'bob-1280-features');
+    const phone = await newUser('phone2', { width: 360, height: 740 });
+    await phone.page.goto(url(`/rooms/${ROOM}`));
+    await phone.page.fill('input[name="username"]', 'bob');
+    await phone.page.fill('input[name="password"]', PASSWORD);
+    await Promise.all([
+      phone.page.waitForURL(url(`/rooms/${ROOM}`)),
+      phone.page.click('form[action="/login"] button[type="submit"]'),
+    ]);
+    await phone.page.locator('#status[data-state="connected"]').waitFor();
+    // A tap shows a message's toolbar; reply mode fits on a phone.
+    const tapped = message(phone.page, 'have a look');
+    await tapped.locator('.body').click();
+    await tapped.locator('.actions button[data-action="reply"]').click();
+    await phone.page.locator('#replying').waitFor();
+    const width = await phone.page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 360, `the page is ${width} px wide at 360 px`);
+    await shot(phone.page, 'phone-360-features');
+    await phone.page.locator('#replying .cancel-reply').click();
+    await act(phone.page, message(phone.page, 'have a look'), 'react');
+    await phone.page.locator('.picker').waitFor();
+    const pickerRight = await phone.page.locator('.picker').evaluate((p) => p.getBoundingClientRect().right);
+    assert.ok(pickerRight <= 360, `the reaction picker reaches ${pickerRight} px`);
+    await shot(phone.page, 'phone-360-picker');
+    await phone.page.keyboard.press('Escape');
+    await phone.page.click('#side-toggle');
+    await phone.page.locator('#sidebar.open #dm-list li', { hasText: 'alice' }).waitFor();
+    await shot(phone.page, 'phone-360-sidebar-dms');
+    await phone.context.close();
+  });
+
+  it('without JavaScript, messages can be reacted to, edited and deleted through forms', async () => {
+    const nojs = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 800 } });
+    nojs.setDefaultTimeout(STEP_MS);
+    try {
+      const page = await nojs.newPage();
+      await page.goto(url(`/rooms/${ROOM}`));
+      await page.fill('input[name="username"]', 'alice');
+      await page.fill('input[name="password"]', PASSWORD);
+      await Promise.all([page.waitForURL(url(`/rooms/${ROOM}`)), page.click('form[action="/login"] button[type="submit"]')]);
+      await page.fill('#composer textarea', 'Edit me without JavaScript');
+      await Promise.all([page.waitForLoadState('load'), page.click('#composer button[type="submit"]')]);
+      const li = page.locator('#messages li.message', { has: page.locator('.body', { hasText: 'Edit me without JavaScript' }) });
+      const seq = await li.getAttribute('data-seq');
+      const id = await li.getAttribute('data-id');
+      const item = () => page.locator(`#messages li.message[data-id="${id}"]`);
+      await item().locator('details.msg-forms > summary').click();
+      await shot(page, 'alice-nojs-actions');
+      await Promise.all([page.waitForLoadState('load'), item().locator('.react-picker button', { hasText: '🎉' }).click()]);
+      await item().locator('.reactions button.reaction[aria-pressed="true"]', { hasText: '🎉 1' }).waitFor();
+      await item().locator('details.msg-forms > summary').click();
+      await item().locator('.edit-form textarea').fill('Edited without JavaScript');
+      await Promise.all([page.waitForLoadState('load'), item().locator('.edit-form button[type="submit"]').click()]);
+      await item().locator('.body', { hasText: 'Edited without JavaScript' }).waitFor();
+      await item().locator('.edited').waitFor();
+      await users.bob.page.locator(`#m${seq} .body`, { hasText: 'Edited without JavaScript' }).waitFor();
+      await item().locator('details.msg-forms > summary').click();
+      await Promise.all([page.waitForLoadState('load'), item().locator('button.danger').click()]);
+      await item().locator('.body.tombstone').waitFor();
+      await users.bob.page.locator(`#m${seq}.deleted`).waitFor();
+    } finally {
+      await nojs.close();
+    }
   });
 
   it('no page logged a script error', () => {

@@ -3,21 +3,31 @@
 // WebSocket at /ws (docs/protocol.md), with long-polling on the JSON API
 // when WebSockets cannot connect.
 //
-//   js/room.js          the live room page: cursor, frames, composer, paging
-//   js/connection.js    WebSocket, reconnect + backoff, long-poll, status dot
-//   js/message-list.js  the message list: seq order, pending sends, scrolling
-//   js/sidebar.js       room list, who is online, the drawer on phones
-//   js/typing.js        "bob is typing…"
-//   js/uploader.js      upload form: preview, progress, JSON API
-//   js/forms.js         create-room forms, "Continue in # room" on the home page
-//   js/util.js          DOM, paths, ids, fetch, local times
+//   js/room.js             the live room page: cursor, frames, paging, replies
+//   js/connection.js       WebSocket, reconnect + backoff, long-poll, status dot
+//   js/message-list.js     the message list: seq order, pending sends, edits,
+//                          deletions and reactions applied in place, scrolling
+//   js/message-view.js     one message as an element (same markup as the page)
+//   js/message-actions.js  reply, react, edit in place, delete
+//   js/rich-text.js        the server's sanitised HTML rebuilt as DOM nodes
+//   js/composer.js         the message box: Enter, typing, reply mode
+//   js/unread.js           read markers, unread in the title, notifications
+//   js/sidebar.js          rooms and DMs with unread badges, who is online,
+//                          the drawer on phones
+//   js/typing.js           "bob is typing…"
+//   js/uploader.js         upload form: preview, progress, JSON API
+//   js/forms.js            create-room and "Message someone" forms,
+//                          "Continue in # room" on the home page
+//   js/util.js             DOM, paths, room names, ids, fetch, local times
 //
 // Rules every module keeps: user text goes into the page only through
-// textContent / DOM APIs, never innerHTML; `seq` is the single cursor and a
-// seq already shown is never shown twice; a send keeps its client_id until it
-// is acknowledged, so resending it after a reconnect cannot store it twice.
+// textContent / DOM APIs, never innerHTML (the server's rendered markdown is
+// parsed inertly and rebuilt from a whitelist, js/rich-text.js); `seq` is
+// the single cursor and a seq already shown is never shown twice; a send
+// keeps its client_id until it is acknowledged, so resending it after a
+// reconnect cannot store it twice.
 
-import { enhanceCreateRoomForm, offerLastRoom } from './js/forms.js';
+import { enhanceCreateRoomForm, enhanceStartDmForm, offerLastRoom } from './js/forms.js';
 import { RoomPage } from './js/room.js';
 import { localizeTime } from './js/util.js';
 
@@ -29,6 +39,9 @@ if (messages && messages.dataset.room) new RoomPage(messages).start();
 
 for (const form of document.querySelectorAll('form.create-room')) {
   if (!form.closest('#sidebar')) enhanceCreateRoomForm(form);
+}
+for (const form of document.querySelectorAll('form.start-dm')) {
+  if (!form.closest('#sidebar')) enhanceStartDmForm(form);
 }
 const resume = document.getElementById('continue');
 if (resume) offerLastRoom(resume);

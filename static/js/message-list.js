@@ -1,63 +1,40 @@
 // The room's message list (`<ol id="messages">`): every message shown once,
-// in seq order (`data-seq`, `id="m{seq}"`), the sender's own messages shown
-// as pending until stored, and the reader's scroll position kept.
+// in seq order (`data-seq`, `id="m{seq}"`), in its current state (edits,
+// deletions and reactions are applied to it in place), the sender's own
+// messages shown as pending until stored, and the reader's scroll position
+// kept.
 
-import { el, humanSize, localizeTime } from './util.js';
+import {
+  buildMessage, fillMessage, fillReplyQuote, localizeEdited, placeEdited, reactionsElement,
+} from './message-view.js';
+import { markOwnMentions } from './rich-text.js';
+import { el, localizeTime } from './util.js';
 
 /** Messages by one author this close together (ms) are shown as one group. */
 const GROUP_WITHIN_MS = 5 * 60 * 1000;
 /** Within this distance of the bottom (px) the list follows new messages. */
 const STICK_TO_BOTTOM_PX = 60;
 
-/** A message's uploaded file, as templates/room.html shows it. */
-function attachmentFigure(a) {
-  const figure = el('figure', 'attachment kind-' + a.kind);
-  figure.dataset.upload = String(a.id);
-  if (a.kind === 'image') {
-    const link = el('a');
-    link.href = a.url;
-    link.target = '_blank';
-    link.rel = 'noopener';
-    const img = el('img');
-    img.src = a.thumb_url || a.url;
-    img.alt = a.name;
-    img.loading = 'lazy';
-    if (a.width && a.height) {
-      img.width = a.width;
-      img.height = a.height;
-    }
-    link.appendChild(img);
-    figure.appendChild(link);
-  } else if (a.kind === 'audio' || a.kind === 'video') {
-    const media = el(a.kind);
-    media.controls = true;
-    media.preload = 'metadata';
-    media.src = a.url;
-    figure.appendChild(media);
-  }
-  const caption = el('figcaption');
-  const file = el('a', 'file-link', a.name);
-  file.href = a.url;
-  if (a.kind === 'pdf' || a.kind === 'text') file.setAttribute('download', '');
-  caption.append(file, ' ', el('span', 'muted', humanSize(a.size)));
-  figure.appendChild(caption);
-  return figure;
-}
-
 export class MessageList {
-  constructor(list, jumpEl, me) {
+  /**
+   * @param {HTMLElement} list the `<ol id="messages">`
+   * @param {HTMLElement} jumpEl the "New messages ↓" button
+   * @param {object} options
+   * @param {string} options.me the reader's name
+   * @param {(li: HTMLElement) => void} options.decorate add a stored message's controls
+   */
+  constructor(list, jumpEl, options) {
     this.list = list;
     this.jumpEl = jumpEl;
-    this.me = me;
-    /** client_id -> {body, li} for the user's sends not yet stored. */
+    this.me = options.me;
+    this.decorate = options.decorate;
+    /** client_id -> {body, reply, li} for the user's sends not yet stored. */
     this.pending = new Map();
+    /** message id -> its text as written (what the editor starts from). */
+    this.bodies = new Map();
     this.atStart = false;
     list.style.overflowAnchor = 'none'; // keepPlace() does it, once
-    for (const li of list.querySelectorAll('li.message[data-seq]')) {
-      const author = li.querySelector('.author');
-      if (author && author.textContent === me) li.classList.add('mine');
-      this.group(li);
-    }
+    for (const li of list.querySelectorAll('li.message[data-seq]')) this.adopt(li);
     list.addEventListener('scroll', () => { if (this.nearBottom()) jumpEl.hidden = true; }, { passive: true });
     jumpEl.addEventListener('click', () => this.scrollToBottom());
   }
@@ -106,18 +83,108 @@ export class MessageList {
     return () => { this.list.scrollTop += first.getBoundingClientRect().top - top; };
   }
 
+  /**
+   * A server-rendered message: its no-JavaScript forms give way to the live
+   * controls, its reactions become toggles.
+   */
+  adopt(li) {
+    if (li.dataset.user === this.me) li.classList.add('mine');
+    const editForm = li.querySelector('.msg-forms .edit-form textarea[name="body"]');
+    if (editForm) this.bodies.set(Number(li.dataset.id), editForm.value);
+    const forms = li.querySelector('.msg-forms');
+    if (forms) forms.remove();
+    const reactions = li.querySelector('.reactions[data-reactions]');
+    if (reactions) {
+      let list = [];
+      try { list = JSON.parse(reactions.dataset.reactions); } catch (_) { /* keep none */ }
+      const row = reactionsElement(list, this.me);
+      if (row) reactions.replaceWith(row); else reactions.remove();
+    }
+    const edited = li.querySelector('.meta .edited');
+    if (edited) {
+      localizeEdited(edited);
+      placeEdited(li, edited);
+    }
+    markOwnMentions(li, this.me);
+    this.group(li);
+    this.decorate(li);
+  }
+
   build(m) {
-    const li = el('li', 'message');
-    const meta = el('div', 'meta');
-    const time = el('time');
-    time.setAttribute('datetime', m.ts);
-    localizeTime(time);
-    meta.append(el('span', 'author', m.user), time);
-    li.appendChild(meta);
-    if (m.attachment) li.appendChild(attachmentFigure(m.attachment));
-    if (m.body || !m.attachment) li.appendChild(el('div', 'body', m.body));
+    const li = buildMessage(m, this.me);
     if (m.user === this.me) li.classList.add('mine');
     return li;
+  }
+
+  /** A message element by its global id, if it is shown. */
+  byId(id) {
+    return this.list.querySelector('li.message[data-id="' + Number(id) + '"]');
+  }
+
+  /** The message's text as written, for the editor. */
+  rawBody(li) {
+    const body = this.bodies.get(Number(li.dataset.id));
+    if (body !== undefined) return body;
+    const shown = li.querySelector('.body:not(.tombstone)');
+    if (!shown) return '';
+    const text = shown.cloneNode(true);
+    for (const mark of text.querySelectorAll('.edited')) mark.remove();
+    return text.textContent.trim();
+  }
+
+  /** Run `change`, keeping the list at the bottom if it was there. */
+  inPlace(change) {
+    const follow = this.nearBottom();
+    change();
+    if (follow) this.scrollToBottom();
+  }
+
+  /** Show a stored message's current state in its element (after an edit, or its own `message` frame). */
+  refresh(li, m) {
+    this.bodies.set(Number(m.id), m.body || '');
+    delete li.dataset.local;
+    this.inPlace(() => {
+      fillMessage(li, m, this.me);
+      this.decorate(li);
+    });
+  }
+
+  /** `message_edited`: the message's new state (ignored if it is not shown). */
+  edited(m) {
+    const li = this.byId(m.id);
+    if (li) this.refresh(li, m);
+    this.updateQuotes(m.id, { user: m.user, excerpt: m.body || '', deleted: !!m.deleted });
+  }
+
+  /** `message_deleted`: the message becomes a tombstone, and so do quotes of it. */
+  deleted(id) {
+    const li = this.byId(id);
+    if (li) {
+      this.refresh(li, { id, user: li.dataset.user, deleted: true, body: '', reply: null, reactions: [] });
+    }
+    this.updateQuotes(id, { deleted: true });
+  }
+
+  /** `reaction`: the message's reactions are now `reactions`. */
+  reacted(id, reactions) {
+    const li = this.byId(id);
+    if (!li || li.classList.contains('deleted')) return;
+    this.inPlace(() => {
+      const old = li.querySelector(':scope > .reactions');
+      const row = reactionsElement(reactions, this.me);
+      if (old && row) old.replaceWith(row);
+      else if (old) old.remove();
+      else if (row) {
+        const after = li.querySelector(':scope > .body, :scope > figure.attachment');
+        if (after) after.after(row); else li.appendChild(row);
+      }
+    });
+  }
+
+  updateQuotes(id, reply) {
+    for (const quote of this.list.querySelectorAll('.reply-quote[data-id="' + Number(id) + '"]')) {
+      fillReplyQuote(quote, reply);
+    }
   }
 
   /** Give a message element its stored identity (seq, id, time). */
@@ -134,6 +201,7 @@ export class MessageList {
       time.setAttribute('datetime', m.ts);
       localizeTime(time);
     }
+    this.decorate(li);
   }
 
   /**
@@ -170,31 +238,44 @@ export class MessageList {
   }
 
   /** Show the user's own message at once, marked as being sent. */
-  addPending(clientId, body) {
-    const li = this.build({ user: this.me, body, ts: new Date().toISOString() });
+  addPending(clientId, body, reply) {
+    const li = this.build({
+      user: this.me, body, ts: new Date().toISOString(),
+      reply: reply ? { id: reply.id, seq: reply.seq, user: reply.user, excerpt: reply.excerpt } : null,
+    });
     li.classList.add('pending');
     li.dataset.clientId = clientId;
+    // Shown from the text as typed until the server's rendering comes.
+    li.dataset.local = '1';
+    this.bodies.set(clientId, body);
     li.querySelector('.meta').appendChild(el('span', 'note', 'sending…'));
     const empty = this.list.querySelector('li.empty');
     if (empty) empty.remove();
     this.list.appendChild(li);
     this.group(li);
-    this.pending.set(clientId, { body, li });
+    this.pending.set(clientId, { body, reply, li });
     this.scrollToBottom();
   }
 
-  /** The server stored a pending message (an `ack`): it becomes a real one. */
+  /**
+   * The server stored a pending message: it becomes a real one. `m` is the
+   * `ack` (id and seq only) or the message itself (then shown as stored).
+   */
   stored(clientId, m) {
     const item = this.pending.get(clientId);
     if (!item) return;
     this.pending.delete(clientId);
+    this.bodies.delete(clientId);
     const shown = document.getElementById('m' + m.seq);
     if (shown && shown !== item.li) {
       item.li.remove();
+      if (shown.dataset.local && m.type !== 'ack' && typeof m.user === 'string') this.refresh(shown, m);
       return;
     }
+    this.bodies.set(Number(m.id), item.body);
     this.confirm(item.li, m);
     this.place(item.li);
+    if (m.type !== 'ack' && typeof m.user === 'string') this.refresh(item.li, m);
   }
 
   /** A pending message was refused: remove it and give back its text. */
@@ -202,6 +283,7 @@ export class MessageList {
     const item = this.pending.get(clientId);
     if (!item) return null;
     this.pending.delete(clientId);
+    this.bodies.delete(clientId);
     item.li.remove();
     return item.body;
   }
@@ -228,16 +310,13 @@ export class MessageList {
       }
       const shown = document.getElementById('m' + m.seq);
       if (shown) {
-        // Already shown; an own message confirmed by its `ack` gets the
-        // stored time now.
-        const time = shown.querySelector('time');
-        if (time && m.ts && time.getAttribute('datetime') !== m.ts) {
-          time.setAttribute('datetime', m.ts);
-          localizeTime(time);
-        }
+        // Already shown; an own message confirmed by its `ack` is shown as
+        // the server stored and rendered it now.
+        if (shown.dataset.local) this.refresh(shown, m);
         continue;
       }
       const li = this.build(m);
+      this.bodies.set(Number(m.id), m.body || '');
       this.confirm(li, m);
       this.place(li);
       if (oldestBefore !== null && m.seq < oldestBefore) older = true; else newer = true;
@@ -249,12 +328,12 @@ export class MessageList {
   }
 
   /** Mark the top of the room's history, keeping the reader's place. */
-  reachedStart(room) {
+  reachedStart(text) {
     if (this.atStart) return;
     this.atStart = true;
     if (!this.list.querySelector('li.message')) return;
     const keep = this.keepPlace();
-    this.list.insertBefore(el('li', 'start muted', 'This is the beginning of # ' + room + '.'), this.list.firstChild);
+    this.list.insertBefore(el('li', 'start muted', text), this.list.firstChild);
     keep();
   }
 }

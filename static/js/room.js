@@ -1,43 +1,75 @@
-// The live room page: wires the connection, the message list, the sidebar
-// and the composer together, and keeps the room's cursor (`seq`, the last
-// event received) so that a reconnect resumes with nothing missed and
-// nothing shown twice.
+// The live room page: wires the connection, the message list and its
+// actions, the sidebar, the composer and the unread tracker together, and
+// keeps the room's cursor (`seq`, the last event received) so that a
+// reconnect resumes with nothing missed and nothing shown twice.
 
+import { Composer } from './composer.js';
 import { Connection } from './connection.js';
-import { enhanceCreateRoomForm, rememberRoom } from './forms.js';
+import { enhanceCreateRoomForm, enhanceStartDmForm, rememberRoom } from './forms.js';
+import { MessageActions } from './message-actions.js';
 import { MessageList } from './message-list.js';
+import { mentionsMe } from './message-view.js';
 import { Sidebar } from './sidebar.js';
 import { TypingIndicator } from './typing.js';
+import { Unread } from './unread.js';
 import { enhanceUploader } from './uploader.js';
-import { apiRoomPath, errorText, fetchJson, newClientId } from './util.js';
+import { apiRoomPath, errorText, fetchJson, newClientId, showNotice } from './util.js';
 
-/** The server relays at most one `typing` per 2 s per room; send no more. */
-const TYPING_SEND_EVERY_MS = 2000;
 /** Older messages fetched per scroll to the top. */
 const HISTORY_PAGE = 50;
+/** Older messages fetched per request while looking for a reply's original. */
+const HISTORY_SEEK_PAGE = 200;
 /** Start fetching older messages this close to the top (px). */
 const HISTORY_TRIGGER_PX = 150;
 /** A history request unanswered this long (ms) may be sent again. */
 const PAGING_GIVE_UP_MS = 10000;
+/** How long a message scrolled to from a quote stays highlighted (ms). */
+const FLASH_MS = 2000;
 
 export class RoomPage {
   constructor(list) {
     this.list = list;
     this.room = list.dataset.room;
     this.me = list.dataset.me || '';
-    this.messages = new MessageList(list, document.getElementById('jump'), this.me);
+    this.admin = list.dataset.admin === 'true';
+    this.kind = list.dataset.roomKind || 'public';
+    this.title = list.dataset.roomTitle || this.room;
+    const send = (frame) => this.connection.send(frame);
+    this.actions = new MessageActions(list, {
+      me: this.me,
+      admin: this.admin,
+      send,
+      onReply: (target) => this.composer.replyTo(target),
+      rawBody: (li) => this.messages.rawBody(li),
+      notice: showNotice,
+    });
+    this.messages = new MessageList(list, document.getElementById('jump'), {
+      me: this.me,
+      decorate: (li) => this.actions.decorate(li),
+    });
     this.sidebar = new Sidebar(this.room, this.me);
     this.typing = new TypingIndicator(document.getElementById('typing'));
-    this.form = document.getElementById('composer');
-    this.textarea = this.form.querySelector('textarea[name="body"]');
-    this.composerError = document.getElementById('composer-error');
+    this.composer = new Composer(document.getElementById('composer'), {
+      onSubmit: (body, reply) => this.submitMessage(body, reply),
+      onTyping: () => send({ type: 'typing', room: this.room }),
+    });
+    this.unread = new Unread({
+      room: this.room,
+      me: this.me,
+      send,
+      cursor: () => this.lastSeq,
+      atBottom: () => this.messages.nearBottom(),
+    });
     /** The cursor: every room event up to this seq has been received. */
     this.lastSeq = Math.max(Number(list.dataset.lastSeq) || 0, this.messages.newestSeq());
     /** A `resume` is being answered (history pages until has_more is false). */
     this.resuming = false;
+    /** The first resume (the join) has been answered. */
+    this.joined = false;
     /** When the pending older-history request was sent, or 0. */
     this.pagingSince = 0;
-    this.lastTypingSent = 0;
+    /** The seq of a reply's original being paged in, or 0. */
+    this.seeking = 0;
     this.connection = new Connection({
       room: this.room,
       statusEl: document.getElementById('status'),
@@ -54,10 +86,21 @@ export class RoomPage {
   start() {
     rememberRoom(this.room);
     this.messages.scrollToBottom();
-    this.bindComposer();
-    this.list.addEventListener('scroll', () => this.maybeLoadOlder(), { passive: true });
+    this.composer.bind();
+    this.list.addEventListener('scroll', () => {
+      this.maybeLoadOlder();
+      this.unread.maybeRead();
+    }, { passive: true });
+    this.list.addEventListener('click', (event) => {
+      const quote = event.target.closest('.reply-quote');
+      if (!quote || !this.list.contains(quote)) return;
+      event.preventDefault();
+      this.seekTo(Number(quote.dataset.seq));
+    });
     const createRoom = document.getElementById('create-room');
     if (createRoom) enhanceCreateRoomForm(createRoom);
+    const startDm = document.getElementById('start-dm');
+    if (startDm) enhanceStartDmForm(startDm);
     const uploader = document.getElementById('uploader');
     if (uploader) {
       enhanceUploader(uploader, this.room, (message) => {
@@ -65,6 +108,7 @@ export class RoomPage {
         this.messages.scrollToBottom();
       });
     }
+    this.unread.start();
     this.connection.start();
   }
 
@@ -80,7 +124,7 @@ export class RoomPage {
     // The same client_id again: the server answers a repeat with the
     // original ack and stores nothing twice.
     for (const [clientId, item] of this.messages.pending) {
-      this.connection.send({ type: 'send', room: this.room, body: item.body, client_id: clientId });
+      this.connection.send(this.sendFrame(clientId, item.body, item.reply));
     }
   }
 
@@ -88,10 +132,30 @@ export class RoomPage {
     const here = frame.room === this.room;
     this.checkForGap(frame);
     switch (frame.type) {
-      case 'rooms': this.sidebar.showRooms(frame.rooms || []); break;
-      case 'message': if (here) this.receive([frame]); break;
+      case 'rooms':
+        this.sidebar.showRooms(frame.rooms || []);
+        this.unread.setRooms(frame.rooms || []);
+        break;
+      case 'message':
+        if (!here) break;
+        this.receive([frame]);
+        this.unread.message(frame, mentionsMe(frame, this.me));
+        this.unread.maybeRead();
+        break;
       case 'history': if (here) this.receiveHistory(frame); break;
       case 'ack': if (here) this.messages.stored(frame.client_id, frame); break;
+      case 'message_edited':
+      case 'message_deleted':
+      case 'reaction':
+        if (here) {
+          this.applyEvent(frame);
+          this.unread.maybeRead();
+        }
+        break;
+      case 'unread':
+        this.unread.update(frame);
+        this.sidebar.showUnread(frame.room, frame.count || 0, frame.mentions || 0);
+        break;
       case 'presence':
         if (here) {
           this.sidebar.showPresence(frame.users || []);
@@ -100,7 +164,7 @@ export class RoomPage {
         break;
       case 'typing': if (here && frame.user !== this.me) this.typing.show(frame.user); break;
       case 'error': this.receiveError(frame); break;
-      default: break; // frames this client does not use yet
+      default: break; // frames this client does not use
     }
   }
 
@@ -116,8 +180,22 @@ export class RoomPage {
       this.resuming = true;
       this.connection.send({ type: 'resume', room: this.room, after: this.lastSeq });
     }
-    // Events this client does not show (yet) still move the cursor.
     this.lastSeq = Math.max(this.lastSeq, frame.seq);
+  }
+
+  /**
+   * An edit, deletion or reaction (live, or listed by `history`). Each
+   * carries the current state, so applying one twice changes nothing; one
+   * about a message not shown (not paged in yet) is skipped: the message
+   * comes in its current state when it is.
+   */
+  applyEvent(event) {
+    switch (event.type) {
+      case 'message_edited': if (event.message) this.messages.edited(event.message); break;
+      case 'message_deleted': this.messages.deleted(event.id); break;
+      case 'reaction': this.messages.reacted(event.id, event.reactions || []); break;
+      default: break;
+    }
   }
 
   /**
@@ -136,10 +214,20 @@ export class RoomPage {
   receiveHistory(frame) {
     const messages = frame.messages || [];
     if (this.resuming) {
+      // Messages first (in their current state), then the other events of
+      // the same range, in order; then the cursor stands at `last_seq`.
       this.receive(messages);
+      for (const event of frame.events || []) {
+        this.applyEvent(event);
+        if (typeof event.seq === 'number') this.lastSeq = Math.max(this.lastSeq, event.seq);
+      }
+      if (typeof frame.last_seq === 'number') this.lastSeq = Math.max(this.lastSeq, frame.last_seq);
       if (!frame.has_more) {
         this.resuming = false;
-        this.maybeLoadOlder();
+        this.unread.maybeRead(!this.joined);
+        this.joined = true;
+        if (this.seeking) this.continueSeeking();
+        else this.maybeLoadOlder();
       }
       return;
     }
@@ -147,10 +235,12 @@ export class RoomPage {
     const paging = this.pagingSince && (
       !messages.length || oldest === null || messages[messages.length - 1].seq < oldest);
     this.receive(messages);
+    for (const event of frame.events || []) this.applyEvent(event);
     if (paging) {
       this.pagingSince = 0;
-      if (!frame.has_more || !messages.length) this.messages.reachedStart(this.room);
-      else this.maybeLoadOlder();
+      if (!frame.has_more || !messages.length) this.messages.reachedStart(this.startText());
+      if (this.seeking) this.continueSeeking();
+      else if (!this.messages.atStart) this.maybeLoadOlder();
     }
   }
 
@@ -159,106 +249,129 @@ export class RoomPage {
       this.failSend(frame.client_id, frame.message || 'The message was not sent.');
       return;
     }
+    if (this.actions.refused(frame)) return;
     this.pagingSince = 0;
-    this.showComposerError(frame.message || 'Something went wrong.');
+    this.seeking = 0;
+    showNotice(frame.message || 'Something went wrong.');
+  }
+
+  startText() {
+    return this.kind === 'dm'
+      ? 'This is the beginning of your conversation with ' + this.title + '.'
+      : 'This is the beginning of # ' + this.room + '.';
   }
 
   // ---- history paging
 
-  maybeLoadOlder() {
+  maybeLoadOlder(force = false) {
     if (this.messages.atStart || this.resuming) return;
     if (this.pagingSince && Date.now() - this.pagingSince < PAGING_GIVE_UP_MS) return;
-    if (this.list.scrollTop > HISTORY_TRIGGER_PX) return;
+    if (!force && this.list.scrollTop > HISTORY_TRIGGER_PX) return;
     const before = this.messages.oldestSeq();
     if (before === null || before <= 1) {
-      this.messages.reachedStart(this.room);
+      this.messages.reachedStart(this.startText());
       return;
     }
+    const limit = this.seeking ? HISTORY_SEEK_PAGE : HISTORY_PAGE;
     if (this.connection.mode === 'ws') {
-      const frame = { type: 'history', room: this.room, before, limit: HISTORY_PAGE };
+      const frame = { type: 'history', room: this.room, before, limit };
       if (this.connection.send(frame)) this.pagingSince = Date.now();
     } else if (this.connection.mode === 'poll') {
-      this.loadOlderOverApi(before);
+      this.loadOlderOverApi(before, limit);
     }
   }
 
-  async loadOlderOverApi(before) {
+  async loadOlderOverApi(before, limit) {
     this.pagingSince = Date.now();
     try {
-      const url = apiRoomPath(this.room) + '/messages?before=' + before + '&limit=' + HISTORY_PAGE;
+      const url = apiRoomPath(this.room) + '/messages?before=' + before + '&limit=' + limit;
       const { status, data } = await fetchJson(url);
       if (status === 200 && data) this.receiveHistory({ messages: data.messages || [], has_more: data.has_more });
     } catch (_) { /* try again on the next scroll */ }
     this.pagingSince = 0;
   }
 
+  // ---- replies: from a quote to the message it quotes
+
+  /** Scroll to message `seq`, paging older history in until it is there. */
+  seekTo(seq) {
+    if (!seq) return;
+    this.seeking = seq;
+    this.continueSeeking();
+  }
+
+  continueSeeking() {
+    const seq = this.seeking;
+    const target = document.getElementById('m' + seq);
+    if (target) {
+      this.seeking = 0;
+      showNotice('');
+      target.scrollIntoView({ block: 'center' });
+      target.classList.remove('flash');
+      void target.offsetWidth; // restart the animation
+      target.classList.add('flash');
+      setTimeout(() => target.classList.remove('flash'), FLASH_MS);
+      return;
+    }
+    const oldest = this.messages.oldestSeq();
+    if (this.messages.atStart || (oldest !== null && seq >= oldest) || this.connection.mode === 'connecting') {
+      this.seeking = 0;
+      showNotice('That message is not available.');
+      return;
+    }
+    showNotice('Loading older messages…');
+    this.maybeLoadOlder(true);
+  }
+
   // ---- while long-polling
 
   pollStarted() {
-    for (const [clientId, item] of this.messages.pending) this.sendOverApi(clientId, item.body);
+    for (const [clientId, item] of this.messages.pending) this.sendOverApi(clientId, item.body, item.reply);
     this.loadRoomsOverApi();
   }
 
   async loadRoomsOverApi() {
     try {
       const { status, data } = await fetchJson('/api/rooms');
-      if (status === 200 && data && Array.isArray(data.rooms)) this.sidebar.showRooms(data.rooms);
+      if (status === 200 && data && Array.isArray(data.rooms)) {
+        this.sidebar.showRooms(data.rooms);
+        this.unread.setRooms(data.rooms);
+      }
     } catch (_) { /* the server-rendered list stays */ }
   }
 
-  // ---- composer
+  // ---- sending
 
-  bindComposer() {
-    this.form.addEventListener('submit', (event) => {
-      if (this.form.dataset.native === '1') return;
-      event.preventDefault();
-      this.submitMessage();
-    });
-    this.textarea.addEventListener('keydown', (event) => {
-      // Enter sends; Shift+Enter is a new line; so is Enter while an IME composes.
-      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        this.submitMessage();
-      }
-    });
-    this.textarea.addEventListener('input', () => {
-      this.showComposerError('');
-      const now = Date.now();
-      if (this.textarea.value && now - this.lastTypingSent >= TYPING_SEND_EVERY_MS) {
-        if (this.connection.send({ type: 'typing', room: this.room })) this.lastTypingSent = now;
-      }
-    });
+  sendFrame(clientId, body, reply) {
+    const frame = { type: 'send', room: this.room, body, client_id: clientId };
+    if (reply) frame.reply_to = reply.id;
+    return frame;
   }
 
-  submitMessage() {
-    const body = this.textarea.value;
-    if (!body.trim()) return;
+  submitMessage(body, reply) {
     const clientId = newClientId();
-    this.messages.addPending(clientId, body);
-    this.textarea.value = '';
-    this.showComposerError('');
-    this.lastTypingSent = 0;
-    if (this.connection.send({ type: 'send', room: this.room, body, client_id: clientId })) return;
+    this.messages.addPending(clientId, body, reply);
+    if (this.connection.send(this.sendFrame(clientId, body, reply))) return;
     // No open socket: post through the JSON API (which falls back to the
     // form if there is no API); anything unanswered goes again on reconnect.
-    this.sendOverApi(clientId, body);
+    this.sendOverApi(clientId, body, reply);
   }
 
-  async sendOverApi(clientId, body) {
+  async sendOverApi(clientId, body, reply) {
     try {
+      const payload = { body, client_id: clientId };
+      if (reply) payload.reply_to = reply.id;
       const { status, data } = await fetchJson(apiRoomPath(this.room) + '/messages', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ body, client_id: clientId }),
+        body: JSON.stringify(payload),
       });
       if ((status === 200 || status === 201) && data && data.message) {
         this.receive([data.message], false);
       } else if (status === 404 || status === 405) {
         // No JSON API here (or no such room): the ordinary form post still
         // works, and shows the server's own page if it fails.
-        this.textarea.value = this.messages.refused(clientId) || body;
-        this.form.dataset.native = '1';
-        this.form.submit();
+        this.composer.submitNatively(this.messages.refused(clientId) || body, reply);
       } else if (status >= 400 && status < 500 && data && data.error) {
         this.failSend(clientId, errorText(data, 'The message was not sent.'));
       }
@@ -268,13 +381,9 @@ export class RoomPage {
   }
 
   failSend(clientId, message) {
-    const body = this.messages.refused(clientId);
-    if (body !== null && !this.textarea.value) this.textarea.value = body;
-    this.showComposerError(message);
-  }
-
-  showComposerError(message) {
-    this.composerError.textContent = message;
-    this.composerError.hidden = !message;
+    const item = this.messages.pending.get(clientId);
+    const reply = item ? item.reply : null;
+    this.composer.restore(this.messages.refused(clientId), reply);
+    this.composer.showError(message);
   }
 }

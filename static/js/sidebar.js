@@ -1,8 +1,9 @@
-// The room page's sidebar: the room list (from `rooms` frames), who is
-// online here (from `presence` frames) with the counter in the header, and
-// the drawer that holds it all on narrow screens.
+// The room page's sidebar: the room list and the direct messages (from
+// `rooms` frames) with unread and mention badges (from `unread` frames),
+// who is online here (from `presence` frames) with the counter in the
+// header, and the drawer that holds it all on narrow screens.
 
-import { el, roomPath } from './util.js';
+import { el, roomLabel, roomPath } from './util.js';
 
 export class Sidebar {
   constructor(room, me) {
@@ -10,10 +11,13 @@ export class Sidebar {
     this.me = me;
     this.sidebar = document.getElementById('sidebar');
     this.roomList = document.getElementById('room-list');
+    this.dmList = document.getElementById('dm-list');
     this.onlineSection = document.getElementById('online-section');
+    this.toggleBadge = document.getElementById('toggle-badge');
     /** Users online in this room, from the last `presence`, or null. */
     this.online = null;
     this.bindDrawer();
+    this.showToggleBadge();
   }
 
   bindDrawer() {
@@ -38,11 +42,14 @@ export class Sidebar {
     });
   }
 
-  /** The `rooms` frame (or `GET /api/rooms`): every room, linked. */
+  /** The `rooms` frame (or `GET /api/rooms`): every room and DM, linked. */
   showRooms(rooms) {
-    const items = rooms.map((room) => {
+    const publicItems = [];
+    const dmItems = [];
+    for (const room of rooms) {
       const li = el('li');
-      const link = el('a', null, '# ' + room.name);
+      li.dataset.room = room.name;
+      const link = el('a', null, roomLabel(room, this.me, room.kind === 'dm' ? '' : '# '));
       link.href = roomPath(room.name);
       if (room.name === this.room) {
         li.className = 'current';
@@ -50,15 +57,58 @@ export class Sidebar {
       }
       li.append(link, el('span', 'count'));
       li.dataset.online = String(room.online || 0);
-      return li;
-    });
-    this.roomList.replaceChildren(...items);
+      (room.kind === 'dm' ? dmItems : publicItems).push(li);
+      this.setBadges(li, room.unread || 0, room.mentions || 0);
+    }
+    this.roomList.replaceChildren(...publicItems);
+    this.dmList.replaceChildren(...dmItems);
     this.showRoomCounts();
+    this.showToggleBadge();
+  }
+
+  /** An `unread` frame: one room's counts changed. */
+  showUnread(room, unread, mentions) {
+    const li = this.item(room);
+    if (li) this.setBadges(li, unread, mentions);
+    this.showToggleBadge();
+  }
+
+  item(room) {
+    return Array.from(this.sidebar.querySelectorAll('.side-rooms li[data-room]'))
+      .find((li) => li.dataset.room === room) || null;
+  }
+
+  /** The badges after a room's name; the room being read never has any. */
+  setBadges(li, unread, mentions) {
+    for (const badge of li.querySelectorAll('.badge')) badge.remove();
+    const here = li.dataset.room === this.room;
+    li.classList.toggle('has-unread', !here && unread > 0);
+    if (here) return;
+    const link = li.querySelector('a');
+    if (mentions > 0) {
+      const badge = el('span', 'badge mention', '@' + mentions);
+      badge.title = mentions + (mentions === 1 ? ' mention' : ' mentions');
+      link.after(badge);
+    }
+    if (unread > 0) {
+      const badge = el('span', 'badge unread', String(unread));
+      badge.title = unread + ' unread';
+      (li.querySelector('.badge.mention') || link).after(badge);
+    }
+  }
+
+  /** On phones the sidebar is a drawer: its button shows that something is unread. */
+  showToggleBadge() {
+    if (!this.toggleBadge) return;
+    const unread = this.sidebar.querySelector('.side-rooms li.has-unread');
+    const mention = this.sidebar.querySelector('.side-rooms li .badge.mention');
+    this.toggleBadge.hidden = !unread;
+    this.toggleBadge.classList.toggle('mention', !!mention);
   }
 
   /** Online counts beside room names; this room's comes from `presence`. */
   showRoomCounts() {
-    for (const li of this.roomList.querySelectorAll('li')) {
+    for (const li of this.sidebar.querySelectorAll('.side-rooms li')) {
       const count = li.querySelector('.count');
       if (!count) continue;
       const online = li.classList.contains('current') && this.online !== null
@@ -74,7 +124,9 @@ export class Sidebar {
   showPresence(users) {
     const items = users.map((name) => {
       const li = el('li');
-      li.append(el('span', 'dot', ''), el('span', 'name', name));
+      const link = el('a', 'name', name);
+      link.href = '/users/' + encodeURIComponent(name);
+      li.append(el('span', 'dot', ''), link);
       if (name === this.me) li.appendChild(el('span', 'muted you', '(you)'));
       return li;
     });

@@ -17,6 +17,28 @@ export function apiRoomPath(name) {
   return '/api/rooms/' + encodeURIComponent(name);
 }
 
+/**
+ * How the UI names a room: a direct conversation by its other members
+ * ("alice, carol"), any other room by `prefix` + its name ("# general").
+ * `room` is a room-list item: {name, kind, members}.
+ */
+export function roomLabel(room, me, prefix = '# ') {
+  if (room.kind !== 'dm') return prefix + room.name;
+  const others = (room.members || []).filter((name) => name !== me);
+  return (others.length ? others : room.members || [room.name]).join(', ');
+}
+
+let noticeTimer = null;
+/** A short message in the corner (`#notice`) that goes away by itself. */
+export function showNotice(text, ms = 6000) {
+  const box = document.getElementById('notice');
+  if (!box) return;
+  box.textContent = text;
+  box.hidden = !text;
+  clearTimeout(noticeTimer);
+  if (text) noticeTimer = setTimeout(() => { box.hidden = true; }, ms);
+}
+
 /** A fresh idempotency key: 32 hex characters (works without a secure context). */
 export function newClientId() {
   const bytes = new Uint8Array(16);
