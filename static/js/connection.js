@@ -26,7 +26,7 @@ export class Connection {
    * @param {() => void} options.onClose the socket closed (or never opened)
    * @param {(frame: object) => void} options.onFrame every frame from the server
    * @param {() => void} options.onPollStart long-polling answered for the first time
-   * @param {(messages: object[]) => void} options.onPolled messages from a long-poll
+   * @param {(answer: object) => void} options.onPolled a long-poll's answer: {messages, events, last_seq}
    * @param {() => void} options.onChange the transport or its state changed
    */
   constructor(options) {
@@ -177,7 +177,7 @@ export class Connection {
           firstRound = false;
           this.onPollStart();
         }
-        this.onPolled(data.messages || []);
+        this.onPolled(data);
       } catch (_) {
         if (signal.aborted) return;
         this.pollFailures += 1;

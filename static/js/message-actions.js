@@ -57,19 +57,17 @@ export class MessageActions {
     const bar = el('div', 'actions');
     bar.setAttribute('role', 'toolbar');
     bar.setAttribute('aria-label', 'Message actions');
-    const button = (action, icon, label) => {
-      const b = el('button', 'act ' + action);
+    const button = (action, label, title) => {
+      const b = el('button', 'act ' + action, label);
       b.type = 'button';
       b.dataset.action = action;
-      b.title = label;
-      b.setAttribute('aria-label', label);
-      b.append(el('span', 'icon', icon));
+      b.title = title;
       bar.appendChild(b);
     };
-    button('reply', '↩', 'Reply');
-    button('react', '☺', 'Add reaction');
-    if (this.may(li, 'edit')) button('edit', '✎', 'Edit');
-    if (this.may(li, 'delete')) button('delete', '🗑', 'Delete');
+    button('reply', 'Reply', 'Reply to this message');
+    button('react', 'React', 'Add a reaction');
+    if (this.may(li, 'edit')) button('edit', 'Edit', 'Edit this message');
+    if (this.may(li, 'delete')) button('delete', 'Delete', 'Delete this message');
     li.insertBefore(bar, li.querySelector('.meta').nextSibling);
   }
 
@@ -146,7 +144,11 @@ export class MessageActions {
     li.appendChild(this.picker);
     this.picker.hidden = false;
     li.classList.add('picking');
-    this.picker.querySelector('button').focus();
+    // Open upwards when there is no room below (the last messages).
+    this.picker.classList.remove('up');
+    const list = this.list.getBoundingClientRect();
+    if (this.picker.getBoundingClientRect().bottom > list.bottom) this.picker.classList.add('up');
+    this.picker.querySelector('button').focus({ preventScroll: true });
   }
 
   closePicker() {

@@ -103,7 +103,7 @@ export function reactionsElement(reactions, me) {
     button.dataset.emoji = r.emoji;
     button.setAttribute('aria-pressed', String(mine));
     button.title = (r.users || []).join(', ');
-    button.append(r.emoji + ' ', el('span', 'n', String(r.count)));
+    button.append(el('span', 'e', r.emoji), ' ', el('span', 'n', String(r.count)));
     row.appendChild(button);
   }
   return row;

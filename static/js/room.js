@@ -78,7 +78,7 @@ export class RoomPage {
       onClose: () => { this.resuming = false; this.pagingSince = 0; },
       onFrame: (frame) => this.handleFrame(frame),
       onPollStart: () => this.pollStarted(),
-      onPolled: (messages) => this.receive(messages),
+      onPolled: (answer) => this.receivePolled(answer),
       onChange: () => this.sidebar.setLive(this.connection.mode === 'ws' && this.connection.state === 'connected'),
     });
   }
@@ -211,17 +211,28 @@ export class RoomPage {
     this.messages.show(messages);
   }
 
+  /** A long-poll's answer: like a `resume` page (messages, then events, then the cursor). */
+  receivePolled(answer) {
+    this.receive(answer.messages || []);
+    this.receiveEvents(answer);
+  }
+
+  /** The events of a `resume` page or long-poll, in order, and where the cursor now stands. */
+  receiveEvents(page) {
+    for (const event of page.events || []) {
+      this.applyEvent(event);
+      if (typeof event.seq === 'number') this.lastSeq = Math.max(this.lastSeq, event.seq);
+    }
+    if (typeof page.last_seq === 'number') this.lastSeq = Math.max(this.lastSeq, page.last_seq);
+  }
+
   receiveHistory(frame) {
     const messages = frame.messages || [];
     if (this.resuming) {
       // Messages first (in their current state), then the other events of
       // the same range, in order; then the cursor stands at `last_seq`.
       this.receive(messages);
-      for (const event of frame.events || []) {
-        this.applyEvent(event);
-        if (typeof event.seq === 'number') this.lastSeq = Math.max(this.lastSeq, event.seq);
-      }
-      if (typeof frame.last_seq === 'number') this.lastSeq = Math.max(this.lastSeq, frame.last_seq);
+      this.receiveEvents(frame);
       if (!frame.has_more) {
         this.resuming = false;
         this.unread.maybeRead(!this.joined);
