@@ -64,6 +64,16 @@ pub struct Cli {
     )]
     pub max_message_chars: usize,
 
+    /// How long after posting a user may still edit their message, in
+    /// minutes; 0 = always. Admins may edit any message at any time.
+    #[arg(
+        long,
+        env = "CHAT_EDIT_WINDOW_MINUTES",
+        default_value_t = 24 * 60,
+        global = true
+    )]
+    pub edit_window_minutes: u64,
+
     /// Failed logins allowed per account in the throttle window before 429.
     #[arg(
         long,

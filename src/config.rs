@@ -21,6 +21,8 @@ pub struct Config {
     pub bcrypt_cost: u32,
     pub session_ttl: Duration,
     pub max_message_chars: usize,
+    /// How long authors may edit their messages; `None`: always.
+    pub edit_window: Option<Duration>,
     pub login_failures_per_account: u32,
     pub login_failures_per_ip: u32,
     pub login_window: Duration,
@@ -69,6 +71,8 @@ impl Config {
             bcrypt_cost: cli.bcrypt_cost,
             session_ttl: Duration::from_secs(u64::from(cli.session_hours) * 3600),
             max_message_chars: cli.max_message_chars,
+            edit_window: (cli.edit_window_minutes > 0)
+                .then(|| Duration::from_secs(cli.edit_window_minutes.saturating_mul(60))),
             login_failures_per_account: cli.login_failures_per_account,
             login_failures_per_ip: cli.login_failures_per_ip,
             login_window: Duration::from_secs(cli.login_window_secs),

@@ -151,6 +151,29 @@ impl MessageBody {
     }
 }
 
+/// One emoji, as a reaction: a single known emoji (with any skin-tone or
+/// gender variant), checked against the Unicode emoji list by the `emojis`
+/// crate, so reactions can't carry arbitrary text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emoji(String);
+
+impl Emoji {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match emojis::get(raw) {
+            Some(_) => Ok(Emoji(raw.to_string())),
+            None => Err("Reactions must be a single emoji.".into()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 /// A client's idempotency key for a message: 1-64 printable ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientId(String);
@@ -241,5 +264,15 @@ mod tests {
         assert!(ClientId::parse("").is_err());
         assert!(ClientId::parse("has space").is_err());
         assert!(ClientId::parse(&"x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn a_reaction_is_one_known_emoji() {
+        for ok in ["👍", "❤️", "🎉", "👍🏽", "🇫🇷"] {
+            assert!(Emoji::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "x", "👍👍", "👍 ", ":+1:", "<b>", "ok👍"] {
+            assert!(Emoji::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -20,6 +20,10 @@ pub enum AppError {
     InvalidCredentials,
     #[error("{0}")]
     Forbidden(String),
+    /// A rule forbids this change (someone else's message, an edit window
+    /// that has passed); `code` names the rule for clients.
+    #[error("{message}")]
+    NotAllowed { code: &'static str, message: String },
     #[error("There is nothing here.")]
     NotFound,
     #[error("{0}")]
@@ -82,6 +86,7 @@ impl AppError {
             AppError::Unauthorized => "unauthorized",
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::Forbidden(_) => "forbidden",
+            AppError::NotAllowed { code, .. } => code,
             AppError::NotFound => "not_found",
             AppError::Conflict(_) => "conflict",
             AppError::PayloadTooLarge(_) => "payload_too_large",
@@ -109,7 +114,7 @@ impl ResponseError for AppError {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::NotAllowed { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

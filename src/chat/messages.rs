@@ -23,8 +23,10 @@ pub enum ToSession {
         seq: i64,
         frame: ByteString,
     },
-    /// Any other frame (presence, typing, rooms).
+    /// Any other frame (presence, typing, unread).
     Frame(ByteString),
+    /// The room list changed: fetch this user's list and send it.
+    RefreshRooms,
     /// Close the socket with this code and reason, then stop.
     Close { code: u16, reason: &'static str },
 }
@@ -79,6 +81,22 @@ pub struct RoomEvent {
     pub room_id: i32,
     pub seq: i64,
     pub frame: ByteString,
+    /// How the event changes unread counts, if it does.
+    pub unread: Option<UnreadChange>,
+}
+
+/// A new message (+1) or a deleted one (-1), for the unread counts of the
+/// room's other readers.
+#[derive(Debug, Clone)]
+pub struct UnreadChange {
+    pub room_name: String,
+    pub delta: i64,
+    pub author_id: i32,
+    /// The seq of the message: it counts only for readers whose marker is
+    /// before it.
+    pub message_seq: i64,
+    /// Users it mentions: their mention counts change too.
+    pub mentioned: Vec<i32>,
 }
 
 /// Events just committed by the writer, in commit order: fan them out.
@@ -95,11 +113,31 @@ pub struct Publish {
 #[rtype(result = "()")]
 pub struct Shutdown;
 
-/// Send this frame to every connected session (e.g. a new room list).
+/// The room list changed: every session of these users (all users: None)
+/// fetches and sends its own list.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct BroadcastAll {
-    pub frame: ByteString,
+pub struct RefreshRooms {
+    pub user_ids: Option<Vec<i32>>,
+}
+
+/// A user's unread state, freshly counted from the database (on connect):
+/// the `ChatServer` keeps it up to date from then on while they are online.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct LoadUnread {
+    pub user_id: i32,
+    pub rooms: Vec<crate::db::reads::Unread>,
+}
+
+/// A user read a room (or opened it for the first time): store their new
+/// state and tell every one of their sessions (`unread` frame).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetUnread {
+    pub user_id: i32,
+    pub room_name: String,
+    pub unread: crate::db::reads::Unread,
 }
 
 /// Which sessions a [`CloseSessions`] ends.

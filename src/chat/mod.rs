@@ -4,40 +4,46 @@
 //! creating a room is one function here, whether it comes from the HTML
 //! form, the JSON API or a WebSocket frame.
 
+pub mod changes;
+pub mod dms;
 pub mod messages;
 pub mod presence;
 pub mod protocol;
 pub mod server;
 pub mod session;
+pub mod stream;
+pub mod unread;
 
 use std::num::NonZeroU32;
 
 use actix::Addr;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use self::messages::{BroadcastAll, GetOnline, Online, Publish, RoomEvent};
+use self::messages::{GetOnline, Online, Publish, RefreshRooms, RoomEvent, UnreadChange};
 use self::protocol::{MessageObject, RoomInfo, ServerFrame};
 use self::server::ChatServer;
 use crate::auth::CurrentUser;
 use crate::db;
-use crate::db::models::{NewUpload, Upload};
-use crate::db::writer::{CommitHook, NewMessageJob, Stored, WriteError};
+use crate::db::models::{NewUpload, RoomKind, Upload};
+use crate::db::writer::{CommitHook, Committed, Event, Job, NewMessageJob, Refusal, WriteError};
 use crate::domain::{ClientId, MessageBody, RoomName};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::uploads::{self, StoredFile};
 
-/// A room as chat actions need it.
+/// A room as chat actions need it: one the acting user may read.
 #[derive(Debug, Clone)]
 pub struct RoomRef {
     pub id: i32,
     pub name: String,
+    pub is_dm: bool,
 }
 
 impl From<db::models::Room> for RoomRef {
     fn from(room: db::models::Room) -> Self {
         RoomRef {
             id: room.id,
+            is_dm: room.is_dm(),
             name: room.name,
         }
     }
@@ -52,18 +58,11 @@ pub fn send_limiter(per_second: u32, burst: u32) -> SendLimiter {
     RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
 }
 
-/// The writer's commit hook: serialize each new message once and hand the
+/// The writer's commit hook: serialize each new event once and hand the
 /// batch, in commit order, to the `ChatServer` for fan-out.
 pub fn publish_hook(chat: Addr<ChatServer>) -> CommitHook {
-    Box::new(move |stored: &[Stored]| {
-        let events = stored
-            .iter()
-            .map(|s| RoomEvent {
-                room_id: s.message.room_id,
-                seq: s.message.seq,
-                frame: ServerFrame::Message(Box::new(message_object(s))).to_text(),
-            })
-            .collect();
+    Box::new(move |committed: &[Committed]| {
+        let events = committed.iter().map(room_event).collect();
         chat.do_send(Publish {
             events,
             committed_at: std::time::Instant::now(),
@@ -71,26 +70,75 @@ pub fn publish_hook(chat: Addr<ChatServer>) -> CommitHook {
     })
 }
 
-/// The wire form of a stored message.
-pub fn message_object(stored: &Stored) -> MessageObject {
-    let m = &stored.message;
-    MessageObject {
-        id: i64::from(m.id),
-        room: stored.room_name.clone(),
-        seq: m.seq,
-        user: stored.user_name.clone(),
-        body: m.body.clone(),
-        ts: protocol::rfc3339(m.created_at),
-        client_id: m.client_id.clone(),
-        attachment: stored.upload.as_ref().map(protocol::Attachment::from),
-        html: String::new(),
-        edited: None,
-        deleted: false,
-        reactions: Vec::new(),
-        reply_to: None,
-        reply: None,
-        mentions: Vec::new(),
+/// A committed event as the `ChatServer` fans it out.
+fn room_event(c: &Committed) -> RoomEvent {
+    let room = c.room_name.clone();
+    let (frame, unread) = match &c.event {
+        Event::Message(view) => (
+            ServerFrame::Message(Box::new(MessageObject::from_view(&c.room_name, view))),
+            Some(1),
+        ),
+        Event::Edited(view) => (
+            ServerFrame::MessageEdited(Box::new(protocol::EditedEvent {
+                seq: c.seq,
+                id: i64::from(view.message.id),
+                message: MessageObject::from_view(&c.room_name, view),
+                room,
+            })),
+            None,
+        ),
+        Event::Deleted { message_id } => (
+            ServerFrame::MessageDeleted(protocol::DeletedEvent {
+                room,
+                seq: c.seq,
+                id: i64::from(*message_id),
+            }),
+            Some(-1),
+        ),
+        Event::Reaction {
+            message_id,
+            emoji,
+            user,
+            added,
+            reactions,
+        } => (
+            ServerFrame::Reaction(protocol::ReactionEvent {
+                room,
+                seq: c.seq,
+                id: i64::from(*message_id),
+                emoji: emoji.clone(),
+                user: user.clone(),
+                added: *added,
+                reactions: reactions.clone(),
+            }),
+            None,
+        ),
+    };
+    RoomEvent {
+        room_id: c.room_id,
+        seq: c.seq,
+        frame: frame.to_text(),
+        unread: unread.map(|delta| UnreadChange {
+            room_name: c.room_name.clone(),
+            delta,
+            author_id: c.author_id,
+            message_seq: c.message_seq,
+            mentioned: c.mentioned.clone(),
+        }),
     }
+}
+
+/// The message a committed event is about, as it stands now.
+pub async fn current_message(state: &AppState, c: &Committed) -> Result<MessageObject, AppError> {
+    if let Event::Message(view) | Event::Edited(view) = &c.event {
+        return Ok(MessageObject::from_view(&c.room_name, view));
+    }
+    let id = c.message_id();
+    let view = state
+        .db(move |conn| db::messages::find(conn, id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(MessageObject::from_view(&c.room_name, &view))
 }
 
 /// Store a message in `room` from `user`. Resolves once it is durably
@@ -102,8 +150,22 @@ pub async fn post_message(
     room: &RoomRef,
     body: MessageBody,
     client_id: Option<ClientId>,
-) -> Result<Stored, AppError> {
-    store_message(state, user, room, body.into_string(), client_id, None).await
+    reply_to: Option<i64>,
+) -> Result<Committed, AppError> {
+    let reply_to = match reply_to {
+        Some(id) => Some(i32::try_from(id).map_err(|_| refusal(Refusal::BadReply))?),
+        None => None,
+    };
+    store_message(
+        state,
+        user,
+        room,
+        body.into_string(),
+        client_id,
+        None,
+        reply_to,
+    )
+    .await
 }
 
 /// Store an uploaded file (already saved by `uploads::Store`) as a message
@@ -115,7 +177,7 @@ pub async fn post_upload(
     caption: String,
     file: StoredFile,
     original_name: &str,
-) -> Result<Stored, AppError> {
+) -> Result<Committed, AppError> {
     let name = uploads::sanitize_filename(original_name);
     let user_id = user.id;
     let upload = state
@@ -141,7 +203,7 @@ pub async fn post_upload(
         .metrics
         .upload_bytes
         .inc_by(u64::try_from(upload.size).unwrap_or(0));
-    store_message(state, user, room, caption, None, Some(upload)).await
+    store_message(state, user, room, caption, None, Some(upload), None).await
 }
 
 async fn store_message(
@@ -151,15 +213,9 @@ async fn store_message(
     body: String,
     client_id: Option<ClientId>,
     upload: Option<Upload>,
-) -> Result<Stored, AppError> {
-    if let Err(not_until) = state.send_limiter.check_key(&user.id) {
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(
-            &governor::clock::DefaultClock::default(),
-        ));
-        return Err(AppError::TooManyRequests {
-            retry_after: wait.as_secs().max(1),
-        });
-    }
+    reply_to: Option<i32>,
+) -> Result<Committed, AppError> {
+    check_send_rate(state, user)?;
     let job = NewMessageJob {
         room_id: room.id,
         room_name: room.name.clone(),
@@ -168,22 +224,62 @@ async fn store_message(
         body,
         client_id: client_id.map(ClientId::into_string),
         upload,
+        reply_to,
     };
-    state
-        .writer
-        .post_message(job)
-        .await
-        .map_err(|err| match err {
-            WriteError::Failed(_) | WriteError::Stopped => AppError::Unavailable(err.into()),
-        })
+    submit(state, Job::Message(job)).await
 }
 
-/// Find a room by name (any case); `NotFound` if there is none.
-pub async fn find_room(state: &AppState, name: String) -> Result<RoomRef, AppError> {
+/// The per-user token bucket every room change goes through.
+fn check_send_rate(state: &AppState, user: &CurrentUser) -> Result<(), AppError> {
+    if let Err(not_until) = state.send_limiter.check_key(&user.id) {
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(
+            &governor::clock::DefaultClock::default(),
+        ));
+        return Err(AppError::TooManyRequests {
+            retry_after: wait.as_secs().max(1),
+        });
+    }
+    Ok(())
+}
+
+/// Hand a job to the writer and wait for its commit.
+async fn submit(state: &AppState, job: Job) -> Result<Committed, AppError> {
+    state.writer.submit(job).await.map_err(|err| match err {
+        WriteError::Refused(why) => refusal(why),
+        WriteError::Failed(_) | WriteError::Stopped => AppError::Unavailable(err.into()),
+    })
+}
+
+/// What the user is told when the writer refuses a change.
+fn refusal(why: Refusal) -> AppError {
+    let message = why.to_string();
+    match why {
+        Refusal::NoSuchMessage => AppError::NotFound,
+        Refusal::NotYours => AppError::NotAllowed {
+            code: "not_yours",
+            message,
+        },
+        Refusal::EditWindowPassed => AppError::NotAllowed {
+            code: "edit_window_passed",
+            message,
+        },
+        Refusal::Deleted => AppError::Conflict(message),
+        Refusal::BadReply => AppError::BadRequest(message),
+    }
+}
+
+/// Find a room by name (any case) that `user_id` may read; `NotFound` if
+/// there is none — a DM the user is not in does not exist for them.
+pub async fn find_room(state: &AppState, user_id: i32, name: String) -> Result<RoomRef, AppError> {
     state
-        .db(move |conn| db::rooms::find_by_name(conn, &name))
+        .db(move |conn| {
+            let Some(room) = db::rooms::find_by_name(conn, &name)? else {
+                return Ok(None);
+            };
+            let readable = db::rooms::can_read(conn, &room, user_id)?;
+            Ok::<_, AppError>(readable.then(|| RoomRef::from(room)))
+        })
         .await?
-        .map(RoomRef::from)
         .ok_or(AppError::NotFound)
 }
 
@@ -192,21 +288,40 @@ pub async fn online(state: &AppState) -> Online {
     state.chat.send(GetOnline).await.unwrap_or_default()
 }
 
-/// Every room with its message count and online users, alphabetically,
-/// and the current online snapshot.
-pub async fn room_list(state: &AppState) -> Result<(Vec<RoomInfo>, Online), AppError> {
-    let rooms = state.db(db::rooms::list).await?;
+/// The rooms `user_id` sees — every public room alphabetically, then their
+/// DMs — with message counts, online counts and their unread counts; and
+/// the current online snapshot.
+pub async fn room_list(
+    state: &AppState,
+    user_id: i32,
+) -> Result<(Vec<RoomInfo>, Online), AppError> {
+    let (public, dms, members, unread) = state
+        .db(move |conn| {
+            let public = db::rooms::list(conn)?;
+            let dms = db::rooms::list_dms(conn, user_id)?;
+            let ids: Vec<i32> = dms.iter().map(|r| r.id).collect();
+            let members = db::rooms::member_names(conn, &ids)?;
+            let unread = db::reads::for_user(conn, user_id)?;
+            Ok::<_, AppError>((public, dms, members, unread))
+        })
+        .await?;
     let online = online(state).await;
-    let rooms = rooms
+    let mut members = members;
+    let rooms = public
         .into_iter()
-        .map(|r| RoomInfo {
-            online: online.rooms.get(&r.id).copied().unwrap_or(0),
-            name: r.name,
-            message_count: r.message_count,
-            kind: "public".into(),
-            members: Vec::new(),
-            unread: 0,
-            mentions: 0,
+        .map(|r| (r, RoomKind::Public))
+        .chain(dms.into_iter().map(|r| (r, RoomKind::Dm)))
+        .map(|(r, kind)| {
+            let counts = unread.iter().find(|u| u.room_id == r.id);
+            RoomInfo {
+                online: online.rooms.get(&r.id).copied().unwrap_or(0),
+                kind: kind.as_str().to_string(),
+                members: members.remove(&r.id).unwrap_or_default(),
+                unread: counts.map_or(0, |u| u.count),
+                mentions: counts.map_or(0, |u| u.mentions),
+                name: r.name,
+                message_count: r.message_count,
+            }
         })
         .collect();
     Ok((rooms, online))
@@ -216,6 +331,8 @@ pub async fn room_list(state: &AppState) -> Result<(Vec<RoomInfo>, Online), AppE
 pub enum CreateRoomError {
     #[error("A room with that name already exists.")]
     Taken,
+    #[error("Room names starting with \"dm-\" are kept for direct messages.")]
+    Reserved,
     #[error(transparent)]
     Other(#[from] AppError),
 }
@@ -226,6 +343,9 @@ pub async fn create_room(
     user: &CurrentUser,
     name: RoomName,
 ) -> Result<RoomRef, CreateRoomError> {
+    if name.key().starts_with(dms::NAME_PREFIX) {
+        return Err(CreateRoomError::Reserved);
+    }
     let creator = user.id;
     let created = state
         .db(move |conn| Ok::<_, AppError>(db::rooms::create(conn, &name, Some(creator))))
@@ -236,9 +356,6 @@ pub async fn create_room(
         Err(db::rooms::CreateRoomError::Db(err)) => return Err(AppError::from(err).into()),
     };
     tracing::info!(room = %room.name, user = %user.name, "room created");
-    let (rooms, _) = room_list(state).await?;
-    state.chat.do_send(BroadcastAll {
-        frame: ServerFrame::Rooms { rooms }.to_text(),
-    });
+    state.chat.do_send(RefreshRooms { user_ids: None });
     Ok(room)
 }

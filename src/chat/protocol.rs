@@ -210,24 +210,35 @@ impl From<&Upload> for Attachment {
 }
 
 impl MessageObject {
-    pub fn from_view(room: &str, view: MessageView) -> Self {
-        let m = view.message;
+    /// A stored message in its current state. The body is rendered once
+    /// here (markdown-lite), so every transport shows the same HTML.
+    pub fn from_view(room: &str, view: &MessageView) -> Self {
+        let m = &view.message;
+        let deleted = m.deleted_at.is_some();
         MessageObject {
             id: i64::from(m.id),
             room: room.to_string(),
             seq: m.seq,
-            user: view.user_name,
-            body: m.body,
+            user: view.user_name.clone(),
+            body: m.body.clone(),
             ts: rfc3339(m.created_at),
-            client_id: m.client_id,
-            attachment: view.upload.as_ref().map(Attachment::from),
-            html: String::new(),
+            client_id: m.client_id.clone(),
+            attachment: if deleted {
+                None
+            } else {
+                view.upload.as_ref().map(Attachment::from)
+            },
+            html: if deleted {
+                String::new()
+            } else {
+                crate::markdown::render(&m.body, &view.mentions)
+            },
             edited: m.edited_at.map(rfc3339),
-            deleted: m.deleted_at.is_some(),
-            reactions: Vec::new(),
+            deleted,
+            reactions: view.reactions.clone(),
             reply_to: m.reply_to.map(i64::from),
-            reply: None,
-            mentions: Vec::new(),
+            reply: view.reply.clone(),
+            mentions: view.mentions.clone(),
         }
     }
 }

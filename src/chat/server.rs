@@ -18,6 +18,8 @@ use tokio::sync::oneshot;
 use super::messages::*;
 use super::presence::RoomMembers;
 use super::protocol::ServerFrame;
+use super::unread::UnreadBook;
+use crate::db::reads::Unread;
 use crate::db::{self, DbPool};
 use crate::metrics::Metrics;
 
@@ -52,6 +54,9 @@ struct SessionEntry {
 
 pub struct ChatServer {
     sessions: HashMap<SessionId, SessionEntry>,
+    /// Each online user's sessions.
+    by_user: HashMap<i32, HashSet<SessionId>>,
+    unread: UnreadBook,
     rooms: HashMap<i32, RoomMembers>,
     per_user: HashMap<i32, usize>,
     per_ip: HashMap<IpAddr, usize>,
@@ -68,6 +73,8 @@ impl ChatServer {
     pub fn new(limits: ConnectionLimits, pool: DbPool, metrics: Metrics) -> Self {
         ChatServer {
             sessions: HashMap::new(),
+            by_user: HashMap::new(),
+            unread: UnreadBook::default(),
             rooms: HashMap::new(),
             per_user: HashMap::new(),
             per_ip: HashMap::new(),
@@ -101,6 +108,29 @@ impl ChatServer {
             }
             self.remove_session(id);
         }
+    }
+
+    /// Send a frame to every session of a user.
+    fn send_to_user(&mut self, user_id: i32, message: ToSession) {
+        let Some(ids) = self.by_user.get(&user_id) else {
+            return;
+        };
+        let overflowed: Vec<SessionId> = ids
+            .iter()
+            .copied()
+            .filter(|&id| !self.deliver(id, message.clone()))
+            .collect();
+        self.drop_overflowed(overflowed);
+    }
+
+    fn send_unread(&mut self, user_id: i32, room: &str, unread: Unread) {
+        let frame = ServerFrame::Unread {
+            room: room.to_string(),
+            count: unread.count,
+            mentions: unread.mentions,
+        }
+        .to_text();
+        self.send_to_user(user_id, ToSession::Frame(frame));
     }
 
     /// Note that a room's presence changed; frames go out on the next tick.
@@ -163,6 +193,13 @@ impl ChatServer {
             self.metrics.ws_connections.dec();
             self.metrics.active_rooms.set(self.rooms.len() as i64);
             decrement(&mut self.per_user, entry.user_id);
+            if let Some(ids) = self.by_user.get_mut(&entry.user_id) {
+                ids.remove(&id);
+                if ids.is_empty() {
+                    self.by_user.remove(&entry.user_id);
+                    self.unread.forget(entry.user_id);
+                }
+            }
             if let Some(ip) = entry.ip {
                 decrement(&mut self.per_ip, ip);
             }
@@ -248,6 +285,7 @@ impl Handler<Connect> for ChatServer {
         let id = self.next_id;
         self.next_id += 1;
         self.metrics.ws_connections.inc();
+        self.by_user.entry(msg.user_id).or_default().insert(id);
         self.sessions.insert(
             id,
             SessionEntry {
@@ -346,10 +384,16 @@ impl Handler<Publish> for ChatServer {
     fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
         let mut overflowed = Vec::new();
         let mut delivered = 0u64;
+        let mut unread_changed = Vec::new();
         for event in msg.events {
             if let Some(waiters) = self.waiters.remove(&event.room_id) {
                 for waiter in waiters {
                     let _ = waiter.send(());
+                }
+            }
+            if let Some(change) = &event.unread {
+                for (user_id, unread) in self.unread.apply(event.room_id, event.seq, change) {
+                    unread_changed.push((user_id, change.room_name.clone(), unread));
                 }
             }
             let Some(room) = self.rooms.get(&event.room_id) else {
@@ -378,20 +422,51 @@ impl Handler<Publish> for ChatServer {
         overflowed.sort_unstable();
         overflowed.dedup();
         self.drop_overflowed(overflowed);
+        for (user_id, room, unread) in unread_changed {
+            self.send_unread(user_id, &room, unread);
+        }
     }
 }
 
-impl Handler<BroadcastAll> for ChatServer {
+impl Handler<RefreshRooms> for ChatServer {
     type Result = ();
 
-    fn handle(&mut self, msg: BroadcastAll, _: &mut Context<Self>) {
-        let overflowed: Vec<SessionId> = self
-            .sessions
-            .keys()
-            .copied()
-            .filter(|&id| !self.deliver(id, ToSession::Frame(msg.frame.clone())))
+    fn handle(&mut self, msg: RefreshRooms, _: &mut Context<Self>) {
+        let ids: Vec<SessionId> = match &msg.user_ids {
+            None => self.sessions.keys().copied().collect(),
+            Some(users) => users
+                .iter()
+                .filter_map(|u| self.by_user.get(u))
+                .flatten()
+                .copied()
+                .collect(),
+        };
+        let overflowed: Vec<SessionId> = ids
+            .into_iter()
+            .filter(|&id| !self.deliver(id, ToSession::RefreshRooms))
             .collect();
         self.drop_overflowed(overflowed);
+    }
+}
+
+impl Handler<LoadUnread> for ChatServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: LoadUnread, _: &mut Context<Self>) {
+        if self.by_user.contains_key(&msg.user_id) {
+            self.unread.load(msg.user_id, msg.rooms);
+        }
+    }
+}
+
+impl Handler<SetUnread> for ChatServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetUnread, _: &mut Context<Self>) {
+        if self.by_user.contains_key(&msg.user_id) {
+            self.unread.set(msg.user_id, msg.unread);
+        }
+        self.send_unread(msg.user_id, &msg.room_name, msg.unread);
     }
 }
 

@@ -1,19 +1,50 @@
-//! Queries on `messages`. Inserts happen only in the writer
-//! (`db::writer`), which owns sequence numbers.
+//! Queries on `messages` and the stream events about them (`room_events`).
+//! Inserts and changes happen only in the writer (`db::writer`), which owns
+//! sequence numbers.
+//!
+//! Reads return [`MessageView`]s: a message in its current state, with its
+//! sender's name, attachment, reactions, the message it replies to and the
+//! users it mentions — everything a page or a frame shows.
+
+use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use super::models::{Message, NewMessage, Upload};
-use super::schema::{messages, rooms, uploads, users};
+use super::models::{Message, NewMessage, NewRoomEvent, RoomEventRow, Upload};
+use super::schema::{mentions, messages, reactions, room_events, rooms, uploads, users};
 use super::Conn;
+use crate::chat::protocol::{ReactionCount, ReplyPreview};
 
-/// A message with its sender's name and attachment, as pages and frames
-/// show it.
-#[derive(Debug, Clone, Queryable)]
+/// Characters of the quoted message a reply shows.
+const REPLY_EXCERPT_CHARS: usize = 140;
+
+/// A message as pages and frames show it, in its current state.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageView {
     pub message: Message,
     pub user_name: String,
     pub upload: Option<Upload>,
+    pub reactions: Vec<ReactionCount>,
+    pub reply: Option<ReplyPreview>,
+    /// Names of the mentioned users.
+    pub mentions: Vec<String>,
+}
+
+type Row = (Message, String, Option<Upload>);
+
+/// Messages joined with their sender's name and attachment, as [`Row`]s.
+/// (A macro because Diesel's joined-select types are unwieldy to name.)
+macro_rules! rows {
+    () => {
+        messages::table
+            .inner_join(users::table)
+            .left_join(uploads::table)
+            .select((
+                Message::as_select(),
+                users::name,
+                uploads::all_columns.nullable(),
+            ))
+    };
 }
 
 /// The newest `limit` messages of a room, oldest first.
@@ -21,26 +52,22 @@ pub fn latest(conn: &mut Conn, room_id: i32, limit: i64) -> QueryResult<Vec<Mess
     before(conn, room_id, None, limit)
 }
 
-/// Messages with `seq > after`, oldest first, at most `limit`.
+/// Messages with `after < seq <= up_to`, oldest first, at most `limit`.
 pub fn after(
     conn: &mut Conn,
     room_id: i32,
     after: i64,
+    up_to: i64,
     limit: i64,
 ) -> QueryResult<Vec<MessageView>> {
-    messages::table
-        .inner_join(users::table)
-        .left_join(uploads::table)
+    let found: Vec<Row> = rows!()
         .filter(messages::room_id.eq(room_id))
         .filter(messages::seq.gt(after))
+        .filter(messages::seq.le(up_to))
         .order(messages::seq.asc())
         .limit(limit)
-        .select((
-            Message::as_select(),
-            users::name,
-            uploads::all_columns.nullable(),
-        ))
-        .load(conn)
+        .load(conn)?;
+    views(conn, found)
 }
 
 /// The newest `limit` messages with `seq < before` (all, without
@@ -51,25 +78,126 @@ pub fn before(
     before: Option<i64>,
     limit: i64,
 ) -> QueryResult<Vec<MessageView>> {
-    let mut query = messages::table
-        .inner_join(users::table)
-        .left_join(uploads::table)
-        .filter(messages::room_id.eq(room_id))
-        .into_boxed();
+    let mut query = rows!().filter(messages::room_id.eq(room_id)).into_boxed();
     if let Some(before) = before {
         query = query.filter(messages::seq.lt(before));
     }
-    let mut rows: Vec<MessageView> = query
-        .order(messages::seq.desc())
-        .limit(limit)
+    let mut found: Vec<Row> = query.order(messages::seq.desc()).limit(limit).load(conn)?;
+    found.reverse();
+    views(conn, found)
+}
+
+/// One message by id, in its current state.
+pub fn find(conn: &mut Conn, id: i32) -> QueryResult<Option<MessageView>> {
+    let found: Vec<Row> = rows!().filter(messages::id.eq(id)).load(conn)?;
+    Ok(views(conn, found)?.pop())
+}
+
+/// One message row by id.
+pub fn find_row(conn: &mut Conn, id: i32) -> QueryResult<Option<Message>> {
+    messages::table
+        .find(id)
+        .select(Message::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Add reactions, reply previews and mentions to bare rows (three queries
+/// for the whole page, not three per message).
+fn views(conn: &mut Conn, rows: Vec<Row>) -> QueryResult<Vec<MessageView>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i32> = rows.iter().map(|(m, _, _)| m.id).collect();
+    let mut reactions = reaction_counts(conn, &ids)?;
+    let mut mentioned = mention_names(conn, &ids)?;
+    let reply_ids: Vec<i32> = rows.iter().filter_map(|(m, _, _)| m.reply_to).collect();
+    let replies = reply_previews(conn, &reply_ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|(message, user_name, upload)| MessageView {
+            reactions: reactions.remove(&message.id).unwrap_or_default(),
+            mentions: mentioned.remove(&message.id).unwrap_or_default(),
+            reply: message.reply_to.and_then(|id| replies.get(&id).cloned()),
+            message,
+            user_name,
+            upload,
+        })
+        .collect())
+}
+
+/// Reactions per message: each emoji with its users, in the order the
+/// emoji (and each user) first reacted.
+pub fn reaction_counts(
+    conn: &mut Conn,
+    message_ids: &[i32],
+) -> QueryResult<HashMap<i32, Vec<ReactionCount>>> {
+    let found: Vec<(i32, String, String)> = reactions::table
+        .inner_join(users::table)
+        .filter(reactions::message_id.eq_any(message_ids))
+        .order((reactions::created_at.asc(), reactions::user_id.asc()))
+        .select((reactions::message_id, reactions::emoji, users::name))
+        .load(conn)?;
+    let mut out: HashMap<i32, Vec<ReactionCount>> = HashMap::new();
+    for (message_id, emoji, user) in found {
+        let list = out.entry(message_id).or_default();
+        match list.iter_mut().find(|r| r.emoji == emoji) {
+            Some(r) => {
+                r.count += 1;
+                r.users.push(user);
+            }
+            None => list.push(ReactionCount {
+                emoji,
+                count: 1,
+                users: vec![user],
+            }),
+        }
+    }
+    Ok(out)
+}
+
+fn mention_names(conn: &mut Conn, message_ids: &[i32]) -> QueryResult<HashMap<i32, Vec<String>>> {
+    let found: Vec<(i32, String)> = mentions::table
+        .inner_join(users::table)
+        .filter(mentions::message_id.eq_any(message_ids))
+        .order(users::name_key.asc())
+        .select((mentions::message_id, users::name))
+        .load(conn)?;
+    let mut out: HashMap<i32, Vec<String>> = HashMap::new();
+    for (message_id, name) in found {
+        out.entry(message_id).or_default().push(name);
+    }
+    Ok(out)
+}
+
+fn reply_previews(conn: &mut Conn, ids: &[i32]) -> QueryResult<HashMap<i32, ReplyPreview>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found: Vec<(i32, i64, String, String, Option<i64>)> = messages::table
+        .inner_join(users::table)
+        .filter(messages::id.eq_any(ids))
         .select((
-            Message::as_select(),
+            messages::id,
+            messages::seq,
             users::name,
-            uploads::all_columns.nullable(),
+            messages::body,
+            messages::deleted_at,
         ))
         .load(conn)?;
-    rows.reverse();
-    Ok(rows)
+    Ok(found
+        .into_iter()
+        .map(|(id, seq, user, body, deleted_at)| {
+            let preview = ReplyPreview {
+                id: i64::from(id),
+                seq,
+                user,
+                excerpt: crate::markdown::excerpt(&body, REPLY_EXCERPT_CHARS),
+                deleted: deleted_at.is_some(),
+            };
+            (id, preview)
+        })
+        .collect())
 }
 
 /// The message a user already sent with this idempotency key, if any.
@@ -100,4 +228,189 @@ pub fn insert(conn: &mut Conn, new: &NewMessage<'_>) -> QueryResult<Message> {
         .values(new)
         .returning(Message::as_returning())
         .get_result(conn)
+}
+
+/// Replace a message's body (writer only).
+pub fn set_body(conn: &mut Conn, id: i32, body: &str, edited_at: i64) -> QueryResult<()> {
+    diesel::update(messages::table.find(id))
+        .set((messages::body.eq(body), messages::edited_at.eq(edited_at)))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Make a message a tombstone: its text, mentions and reactions are gone
+/// (writer only).
+pub fn tombstone(conn: &mut Conn, id: i32, deleted_at: i64) -> QueryResult<()> {
+    diesel::update(messages::table.find(id))
+        .set((messages::body.eq(""), messages::deleted_at.eq(deleted_at)))
+        .execute(conn)?;
+    diesel::delete(mentions::table.filter(mentions::message_id.eq(id))).execute(conn)?;
+    diesel::delete(reactions::table.filter(reactions::message_id.eq(id))).execute(conn)?;
+    Ok(())
+}
+
+/// Record who a message mentions (replacing any earlier list).
+pub fn set_mentions(conn: &mut Conn, message_id: i32, user_ids: &[i32]) -> QueryResult<()> {
+    diesel::delete(mentions::table.filter(mentions::message_id.eq(message_id))).execute(conn)?;
+    for &user_id in user_ids {
+        diesel::insert_into(mentions::table)
+            .values((
+                mentions::message_id.eq(message_id),
+                mentions::user_id.eq(user_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Add a reaction; false if this user already reacted with this emoji.
+pub fn add_reaction(
+    conn: &mut Conn,
+    message_id: i32,
+    user_id: i32,
+    emoji: &str,
+    at: i64,
+) -> QueryResult<bool> {
+    diesel::insert_or_ignore_into(reactions::table)
+        .values((
+            reactions::message_id.eq(message_id),
+            reactions::user_id.eq(user_id),
+            reactions::emoji.eq(emoji),
+            reactions::created_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Remove a reaction; false if there was none.
+pub fn remove_reaction(
+    conn: &mut Conn,
+    message_id: i32,
+    user_id: i32,
+    emoji: &str,
+) -> QueryResult<bool> {
+    diesel::delete(
+        reactions::table
+            .filter(reactions::message_id.eq(message_id))
+            .filter(reactions::user_id.eq(user_id))
+            .filter(reactions::emoji.eq(emoji)),
+    )
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+pub fn insert_event(conn: &mut Conn, new: &NewRoomEvent<'_>) -> QueryResult<()> {
+    diesel::insert_into(room_events::table)
+        .values(new)
+        .execute(conn)
+        .map(drop)
+}
+
+/// Stream events other than new messages with `after < seq <= up_to`, in
+/// order, with the acting user's name.
+pub fn events_between(
+    conn: &mut Conn,
+    room_id: i32,
+    after: i64,
+    up_to: i64,
+) -> QueryResult<Vec<(RoomEventRow, String)>> {
+    room_events::table
+        .inner_join(users::table)
+        .filter(room_events::room_id.eq(room_id))
+        .filter(room_events::seq.gt(after))
+        .filter(room_events::seq.le(up_to))
+        .order(room_events::seq.asc())
+        .select((RoomEventRow::as_select(), users::name))
+        .load(conn)
+}
+
+/// Several messages by id, in their current state.
+pub fn by_ids(conn: &mut Conn, ids: &[i32]) -> QueryResult<HashMap<i32, MessageView>> {
+    let found: Vec<Row> = rows!().filter(messages::id.eq_any(ids)).load(conn)?;
+    Ok(views(conn, found)?
+        .into_iter()
+        .map(|v| (v.message.id, v))
+        .collect())
+}
+
+/// A stretch of a room's event stream, read in one snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct StreamPage {
+    /// New-message events of the stretch, in their current state.
+    pub messages: Vec<MessageView>,
+    /// The other events of the stretch, with the acting user's name.
+    pub events: Vec<(RoomEventRow, String)>,
+    /// The current state of the messages those events are about.
+    pub subjects: HashMap<i32, MessageView>,
+    /// The stretch ends here: the reader's cursor after this page.
+    pub last_seq: i64,
+    /// More events follow `last_seq`.
+    pub has_more: bool,
+}
+
+/// Every event with `after < seq <= after + limit`, and where that leaves
+/// the reader. Seqs are contiguous, so a page is at most `limit` events.
+pub fn stream_after(
+    conn: &mut Conn,
+    room_id: i32,
+    after: i64,
+    limit: i64,
+) -> QueryResult<StreamPage> {
+    conn.transaction(|conn| {
+        let room_seq: i64 = rooms::table
+            .find(room_id)
+            .select(rooms::last_seq)
+            .first(conn)?;
+        let up_to = room_seq.min(after.saturating_add(limit)).max(after);
+        let messages = self::after(conn, room_id, after, up_to, limit)?;
+        let events = events_between(conn, room_id, after, up_to)?;
+        let ids: Vec<i32> = events.iter().map(|(e, _)| e.message_id).collect();
+        let subjects = by_ids(conn, &ids)?;
+        Ok(StreamPage {
+            messages,
+            events,
+            subjects,
+            last_seq: up_to,
+            has_more: room_seq > up_to,
+        })
+    })
+}
+
+/// The newest `limit` messages and the room's last seq, in one snapshot:
+/// what a reader joining now starts from.
+pub fn latest_page(conn: &mut Conn, room_id: i32, limit: i64) -> QueryResult<StreamPage> {
+    conn.transaction(|conn| {
+        let room_seq: i64 = rooms::table
+            .find(room_id)
+            .select(rooms::last_seq)
+            .first(conn)?;
+        let messages = latest(conn, room_id, limit)?;
+        Ok(StreamPage {
+            has_more: messages.first().is_some_and(|m| m.message.seq > 1),
+            messages,
+            last_seq: room_seq,
+            ..StreamPage::default()
+        })
+    })
+}
+
+/// Ids of the users a message mentions.
+pub fn mentioned_ids(conn: &mut Conn, message_id: i32) -> QueryResult<Vec<i32>> {
+    mentions::table
+        .filter(mentions::message_id.eq(message_id))
+        .select(mentions::user_id)
+        .load(conn)
+}
+
+impl MessageView {
+    /// How a reply to this message quotes it.
+    pub fn reply_preview(&self) -> Option<ReplyPreview> {
+        Some(ReplyPreview {
+            id: i64::from(self.message.id),
+            seq: self.message.seq,
+            user: self.user_name.clone(),
+            excerpt: crate::markdown::excerpt(&self.message.body, REPLY_EXCERPT_CHARS),
+            deleted: self.message.deleted_at.is_some(),
+        })
+    }
 }

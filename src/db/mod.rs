@@ -7,6 +7,7 @@
 
 pub mod messages;
 pub mod models;
+pub mod reads;
 pub mod rooms;
 pub mod schema;
 pub mod sessions;
@@ -48,6 +49,8 @@ impl SqliteSetup {
     pub fn apply(&self, conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
         // FULL: each commit is fsynced, so an acknowledged write survives power
         // loss. NORMAL in WAL mode survives a crash of the process only.
+        // secure_delete: freed space is zeroed, so a deleted message's text
+        // does not linger in the database file.
         let synchronous = match self.durability {
             Durability::Full => "FULL",
             Durability::Relaxed => "NORMAL",
@@ -57,6 +60,7 @@ impl SqliteSetup {
              PRAGMA busy_timeout = {};
              PRAGMA foreign_keys = ON;
              PRAGMA synchronous = {synchronous};
+             PRAGMA secure_delete = ON;
              PRAGMA cache_size = -16000;",
             BUSY_TIMEOUT.as_millis()
         ))

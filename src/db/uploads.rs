@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::models::{NewUpload, Upload};
+use super::models::{NewUpload, RoomKind, Upload};
 use super::schema::{messages, rooms, uploads};
 use super::Conn;
 
@@ -35,8 +35,35 @@ pub fn images_in_room(conn: &mut Conn, room_id: i32) -> QueryResult<Vec<GalleryI
         .inner_join(uploads::table)
         .inner_join(rooms::table)
         .filter(messages::room_id.eq(room_id))
+        .filter(messages::deleted_at.is_null())
         .filter(uploads::kind.eq("image"))
         .order(messages::seq.desc())
         .select((Upload::as_select(), messages::body, messages::seq))
         .load(conn)
+}
+
+/// The upload if `user_id` may fetch it: it is attached to a message that
+/// is not deleted, in a room the user may read (public, or a DM they are
+/// in). Otherwise it does not exist for them.
+pub fn find_readable(conn: &mut Conn, id: i32, user_id: i32) -> QueryResult<Option<Upload>> {
+    use super::schema::room_members;
+    let member_of = room_members::table
+        .filter(room_members::user_id.eq(user_id))
+        .select(room_members::room_id);
+    uploads::table
+        .filter(uploads::id.eq(id))
+        .filter(diesel::dsl::exists(
+            messages::table
+                .inner_join(rooms::table)
+                .filter(messages::upload_id.eq(id))
+                .filter(messages::deleted_at.is_null())
+                .filter(
+                    rooms::kind
+                        .eq(RoomKind::Public.as_str())
+                        .or(rooms::id.eq_any(member_of)),
+                ),
+        ))
+        .select(Upload::as_select())
+        .first(conn)
+        .optional()
 }

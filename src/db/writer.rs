@@ -1,12 +1,19 @@
-//! The message writer: one thread that owns one SQLite connection and stores
-//! every room event (group commit).
+//! The event writer: one thread that owns one SQLite connection and stores
+//! every room event — new messages, edits, deletions, reactions (group
+//! commit).
 //!
-//! Callers send a [`WriteJob`] and await its reply. The thread takes every
-//! job waiting in its queue (up to [`MAX_BATCH`]), stores them all in one
+//! Callers send a [`Job`] and await its reply. The thread takes every job
+//! waiting in its queue (up to [`MAX_BATCH`]), stores them all in one
 //! transaction, and only after the commit — fsynced under the default
 //! durability — replies to each caller and hands the batch, in order, to the
 //! commit hook (the chat fan-out). So an event is persisted before anyone is
 //! told about it, and each room's `seq` is handed out here alone.
+//!
+//! Permission checks that depend on stored state (is this your message, is
+//! it deleted, is the edit window open, may you read its room) happen here,
+//! inside the same transaction as the change, so no race can slip between
+//! check and write. A refused job gets a [`Refusal`] and does not disturb
+//! the rest of its batch.
 //!
 //! If a batch fails (locked or full disk), its jobs are retried one by one
 //! so a single bad job cannot sink the others; each failing job gets an
@@ -16,17 +23,29 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 
-use super::messages;
-use super::models::{Message, NewMessage, Upload};
+use super::messages::{self, MessageView};
+use super::models::{Message, NewMessage, NewRoomEvent, Room, Upload};
+use super::schema::{rooms, users};
 use super::{now_ms, Conn};
+use crate::chat::protocol::ReactionCount;
 use crate::metrics::Metrics;
 
 /// Most jobs in one transaction: bounds a batch's latency under a flood.
 pub const MAX_BATCH: usize = 512;
 /// Jobs that may wait for the writer before senders are slowed down.
 const QUEUE_CAPACITY: usize = 16 * 1024;
+
+/// Who asks for a change, as the permission checks need them.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: i32,
+    pub name: String,
+    pub is_admin: bool,
+}
 
 /// A message to store. The names travel along so the committed event can
 /// be serialized without another query.
@@ -40,49 +59,120 @@ pub struct NewMessageJob {
     pub client_id: Option<String>,
     /// The uploaded file this message carries, already stored.
     pub upload: Option<Upload>,
+    /// The message (in the same room) this one answers.
+    pub reply_to: Option<i32>,
 }
 
-/// The stored message, and whether it was stored by an earlier job with the
-/// same `client_id` (then nothing new was written and nothing is fanned out).
+/// One change to a room's stream.
 #[derive(Debug, Clone)]
-pub struct Stored {
-    pub message: Message,
+pub enum Job {
+    Message(NewMessageJob),
+    /// Replace a message's body. `window_ms`: how long after posting its
+    /// author may edit it (None: always); admins may edit any time.
+    Edit {
+        message_id: i32,
+        actor: Actor,
+        body: String,
+        window_ms: Option<i64>,
+    },
+    /// Make a message a tombstone.
+    Delete {
+        message_id: i32,
+        actor: Actor,
+    },
+    /// Add (`add`) or remove a reaction.
+    React {
+        message_id: i32,
+        actor: Actor,
+        emoji: String,
+        add: bool,
+    },
+}
+
+/// A stored event and what fan-out and unread counting need to know of it.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub room_id: i32,
     pub room_name: String,
-    pub user_name: String,
-    pub upload: Option<Upload>,
-    pub duplicate: bool,
+    /// The event's own seq (for a new message, the message's seq).
+    pub seq: i64,
+    /// False when nothing new was stored: a resend of an earlier
+    /// `client_id`, or a change that changes nothing (a second identical
+    /// reaction, deleting a deleted message). Nothing is fanned out then.
+    pub fresh: bool,
+    /// The author of the message concerned.
+    pub author_id: i32,
+    /// The seq of the message concerned.
+    pub message_seq: i64,
+    /// Users the message mentions (for a deletion: mentioned before it).
+    pub mentioned: Vec<i32>,
+    pub event: Event,
+}
+
+impl Committed {
+    /// The id of the message concerned.
+    pub fn message_id(&self) -> i32 {
+        match &self.event {
+            Event::Message(view) | Event::Edited(view) => view.message.id,
+            Event::Deleted { message_id } | Event::Reaction { message_id, .. } => *message_id,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    Message(Box<MessageView>),
+    Edited(Box<MessageView>),
+    Deleted {
+        message_id: i32,
+    },
+    Reaction {
+        message_id: i32,
+        emoji: String,
+        user: String,
+        added: bool,
+        reactions: Vec<ReactionCount>,
+    },
+}
+
+/// Why a job was refused (nothing was stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("There is no such message.")]
+    NoSuchMessage,
+    #[error("You may only change your own messages.")]
+    NotYours,
+    #[error("This message can no longer be edited.")]
+    EditWindowPassed,
+    #[error("This message was deleted.")]
+    Deleted,
+    #[error("The message replied to is not in this room.")]
+    BadReply,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum WriteError {
+    #[error("{0}")]
+    Refused(Refusal),
     #[error("the database could not store the event: {0}")]
     Failed(String),
     #[error("the writer has stopped")]
     Stopped,
 }
 
-impl NewMessageJob {
-    fn stored(&self, message: Message, duplicate: bool) -> Stored {
-        Stored {
-            message,
-            room_name: self.room_name.clone(),
-            user_name: self.user_name.clone(),
-            upload: self.upload.clone(),
-            duplicate,
-        }
-    }
-}
+/// A job's outcome inside a transaction: refusals don't roll it back.
+type Outcome = Result<Committed, Refusal>;
 
-type Reply = oneshot::Sender<Result<Stored, WriteError>>;
+type Reply = oneshot::Sender<Result<Committed, WriteError>>;
 
 struct WriteJob {
-    job: NewMessageJob,
+    job: Job,
     reply: Reply,
 }
 
 /// Called on the writer thread after each commit with the newly stored
-/// (non-duplicate) events, in commit order.
-pub type CommitHook = Box<dyn FnMut(&[Stored]) + Send>;
+/// (fresh) events, in commit order.
+pub type CommitHook = Box<dyn FnMut(&[Committed]) + Send>;
 
 /// Cheap to clone; every clone feeds the same writer thread.
 #[derive(Clone)]
@@ -118,8 +208,8 @@ impl WriterHandle {
         !self.tx.is_closed()
     }
 
-    /// Store a message; resolves after its batch has been committed.
-    pub async fn post_message(&self, job: NewMessageJob) -> Result<Stored, WriteError> {
+    /// Store an event; resolves after its batch has been committed.
+    pub async fn submit(&self, job: Job) -> Result<Committed, WriteError> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(WriteJob { job, reply })
@@ -152,75 +242,364 @@ impl Writer {
     }
 
     fn process(&mut self, batch: &mut Vec<WriteJob>) {
-        let jobs: Vec<&NewMessageJob> = batch.iter().map(|w| &w.job).collect();
+        let jobs: Vec<&Job> = batch.iter().map(|w| &w.job).collect();
         let started = Instant::now();
-        let results = match store_all(&mut self.conn, &jobs) {
-            Ok(stored) => stored.into_iter().map(Ok).collect(),
+        let results: Vec<Result<Committed, WriteError>> = match store_all(&mut self.conn, &jobs) {
+            Ok(outcomes) => outcomes.into_iter().map(refused).collect(),
             Err(err) if batch.len() == 1 => vec![Err(WriteError::Failed(err.to_string()))],
             Err(err) => {
                 tracing::warn!(error = %err, size = batch.len(), "batch failed; retrying jobs one by one");
                 jobs.iter()
-                    .map(|job| {
-                        store_all(&mut self.conn, &[job])
-                            .map(|mut one| one.remove(0))
-                            .map_err(|err| WriteError::Failed(err.to_string()))
+                    .map(|job| match store_all(&mut self.conn, &[job]) {
+                        Ok(mut one) => refused(one.remove(0)),
+                        Err(err) => Err(WriteError::Failed(err.to_string())),
                     })
-                    .collect::<Vec<_>>()
+                    .collect()
             }
         };
-        let fresh: Vec<Stored> = results
+        let fresh: Vec<Committed> = results
             .iter()
             .filter_map(|r| r.as_ref().ok())
-            .filter(|s| !s.duplicate)
+            .filter(|c| c.fresh)
             .cloned()
             .collect();
         self.metrics
             .db_batch_seconds
             .observe(started.elapsed().as_secs_f64());
         self.metrics.db_batch_size.observe(batch.len() as f64);
+        if fresh
+            .iter()
+            .any(|c| matches!(c.event, Event::Deleted { .. }))
+        {
+            self.purge_wal();
+        }
         if !fresh.is_empty() {
             self.metrics.messages_stored.inc_by(fresh.len() as u64);
             (self.on_commit)(&fresh);
         }
         for (job, result) in batch.drain(..).zip(results) {
-            if let Err(err) = &result {
-                tracing::error!(error = %err, room_id = job.job.room_id, "message not stored");
+            if let Err(WriteError::Failed(err)) = &result {
+                tracing::error!(error = %err, "event not stored");
             }
-            // The caller may have gone away; the message is stored regardless.
+            // The caller may have gone away; the event is stored regardless.
             let _ = job.reply.send(result);
+        }
+    }
+
+    /// A deleted message's text must not linger on disk: `secure_delete`
+    /// zeroes it in the database pages and FTS5 secure-delete drops it from
+    /// the search index, but the write-ahead log still holds the pages as
+    /// they were before. Copy the log into the database and empty it.
+    fn purge_wal(&mut self) {
+        if let Err(err) = self.conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);") {
+            tracing::warn!(error = %err, "could not truncate the WAL after a deletion");
         }
     }
 }
 
-/// Store `jobs` in one transaction, in order. Fails as a whole.
-fn store_all(conn: &mut Conn, jobs: &[&NewMessageJob]) -> diesel::QueryResult<Vec<Stored>> {
+fn refused(outcome: Outcome) -> Result<Committed, WriteError> {
+    outcome.map_err(WriteError::Refused)
+}
+
+/// Store `jobs` in one transaction, in order. Fails as a whole on a
+/// database error; refusals are per job.
+fn store_all(conn: &mut Conn, jobs: &[&Job]) -> QueryResult<Vec<Outcome>> {
     conn.immediate_transaction(|conn| {
-        let mut out: Vec<Stored> = Vec::with_capacity(jobs.len());
+        let mut out = Vec::with_capacity(jobs.len());
         for job in jobs {
-            // Earlier inserts of this transaction are visible here, so a
+            // Earlier changes of this transaction are visible here, so a
             // repeat inside the same batch is caught too.
-            if let Some(client_id) = job.client_id.as_deref() {
-                if let Some(message) = messages::find_by_client_id(conn, job.user_id, client_id)? {
-                    out.push(job.stored(message, true));
-                    continue;
-                }
-            }
-            let seq = messages::next_seq(conn, job.room_id)?;
-            let message = messages::insert(
-                conn,
-                &NewMessage {
-                    room_id: job.room_id,
-                    seq,
-                    user_id: job.user_id,
-                    body: &job.body,
-                    created_at: now_ms(),
-                    client_id: job.client_id.as_deref(),
-                    upload_id: job.upload.as_ref().map(|u| u.id),
-                    reply_to: None,
-                },
-            )?;
-            out.push(job.stored(message, false));
+            out.push(match job {
+                Job::Message(job) => store_message(conn, job)?,
+                Job::Edit {
+                    message_id,
+                    actor,
+                    body,
+                    window_ms,
+                } => edit(conn, *message_id, actor, body, *window_ms)?,
+                Job::Delete { message_id, actor } => delete(conn, *message_id, actor)?,
+                Job::React {
+                    message_id,
+                    actor,
+                    emoji,
+                    add,
+                } => react(conn, *message_id, actor, emoji, *add)?,
+            });
         }
         Ok(out)
     })
+}
+
+fn store_message(conn: &mut Conn, job: &NewMessageJob) -> QueryResult<Outcome> {
+    if let Some(client_id) = job.client_id.as_deref() {
+        if let Some(message) = messages::find_by_client_id(conn, job.user_id, client_id)? {
+            let view = messages::find(conn, message.id)?;
+            return Ok(Ok(committed_message(job, message, view, false, Vec::new())));
+        }
+    }
+    let reply = match job.reply_to {
+        Some(id) => match messages::find(conn, id)? {
+            Some(original) if original.message.room_id == job.room_id => original.reply_preview(),
+            _ => return Ok(Err(Refusal::BadReply)),
+        },
+        None => None,
+    };
+    let seq = messages::next_seq(conn, job.room_id)?;
+    let message = messages::insert(
+        conn,
+        &NewMessage {
+            room_id: job.room_id,
+            seq,
+            user_id: job.user_id,
+            body: &job.body,
+            created_at: now_ms(),
+            client_id: job.client_id.as_deref(),
+            upload_id: job.upload.as_ref().map(|u| u.id),
+            reply_to: job.reply_to,
+        },
+    )?;
+    let mentioned = resolve_mentions(conn, job.room_id, &job.body)?;
+    let ids: Vec<i32> = mentioned.iter().map(|(id, _)| *id).collect();
+    if !ids.is_empty() {
+        messages::set_mentions(conn, message.id, &ids)?;
+    }
+    let view = MessageView {
+        user_name: job.user_name.clone(),
+        upload: job.upload.clone(),
+        reactions: Vec::new(),
+        reply,
+        mentions: mentioned.into_iter().map(|(_, name)| name).collect(),
+        message: message.clone(),
+    };
+    Ok(Ok(committed_message(job, message, Some(view), true, ids)))
+}
+
+fn committed_message(
+    job: &NewMessageJob,
+    message: Message,
+    view: Option<MessageView>,
+    fresh: bool,
+    mentioned: Vec<i32>,
+) -> Committed {
+    let view = view.unwrap_or_else(|| MessageView {
+        message: message.clone(),
+        user_name: job.user_name.clone(),
+        upload: job.upload.clone(),
+        reactions: Vec::new(),
+        reply: None,
+        mentions: Vec::new(),
+    });
+    Committed {
+        room_id: message.room_id,
+        room_name: job.room_name.clone(),
+        seq: message.seq,
+        fresh,
+        author_id: message.user_id,
+        message_seq: message.seq,
+        mentioned,
+        event: Event::Message(Box::new(view)),
+    }
+}
+
+/// The users a body mentions who may read the room: (id, name).
+fn resolve_mentions(conn: &mut Conn, room_id: i32, body: &str) -> QueryResult<Vec<(i32, String)>> {
+    let keys = crate::markdown::mention_candidates(body);
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found: Vec<(i32, String)> = users::table
+        .filter(users::name_key.eq_any(&keys))
+        .filter(users::disabled.eq(false))
+        .order(users::name_key.asc())
+        .select((users::id, users::name))
+        .load(conn)?;
+    let room = room_of(conn, room_id)?;
+    let mut readers = Vec::with_capacity(found.len());
+    for (id, name) in found {
+        if super::rooms::can_read(conn, &room, id)? {
+            readers.push((id, name));
+        }
+    }
+    Ok(readers)
+}
+
+fn room_of(conn: &mut Conn, room_id: i32) -> QueryResult<Room> {
+    rooms::table
+        .find(room_id)
+        .select(Room::as_select())
+        .first(conn)
+}
+
+/// The message a change is about, and its room, if the actor may see it.
+fn subject(
+    conn: &mut Conn,
+    message_id: i32,
+    actor: &Actor,
+) -> QueryResult<Option<(Message, Room)>> {
+    let Some(message) = messages::find_row(conn, message_id)? else {
+        return Ok(None);
+    };
+    let room = room_of(conn, message.room_id)?;
+    if !super::rooms::can_read(conn, &room, actor.id)? {
+        return Ok(None);
+    }
+    Ok(Some((message, room)))
+}
+
+fn change(
+    room: &Room,
+    message: &Message,
+    seq: i64,
+    mentioned: Vec<i32>,
+    event: Event,
+) -> Committed {
+    Committed {
+        room_id: room.id,
+        room_name: room.name.clone(),
+        seq,
+        fresh: true,
+        author_id: message.user_id,
+        message_seq: message.seq,
+        mentioned,
+        event,
+    }
+}
+
+fn record_event(
+    conn: &mut Conn,
+    room: &Room,
+    kind: &str,
+    message_id: i32,
+    actor: &Actor,
+    emoji: Option<&str>,
+) -> QueryResult<i64> {
+    let seq = messages::next_seq(conn, room.id)?;
+    messages::insert_event(
+        conn,
+        &NewRoomEvent {
+            room_id: room.id,
+            seq,
+            kind,
+            message_id,
+            user_id: actor.id,
+            emoji,
+            created_at: now_ms(),
+        },
+    )?;
+    Ok(seq)
+}
+
+fn edit(
+    conn: &mut Conn,
+    message_id: i32,
+    actor: &Actor,
+    body: &str,
+    window_ms: Option<i64>,
+) -> QueryResult<Outcome> {
+    let Some((message, room)) = subject(conn, message_id, actor)? else {
+        return Ok(Err(Refusal::NoSuchMessage));
+    };
+    if message.deleted_at.is_some() {
+        return Ok(Err(Refusal::Deleted));
+    }
+    let own = message.user_id == actor.id;
+    if !own && !actor.is_admin {
+        return Ok(Err(Refusal::NotYours));
+    }
+    let now = now_ms();
+    if own && !actor.is_admin && window_ms.is_some_and(|w| now - message.created_at > w) {
+        return Ok(Err(Refusal::EditWindowPassed));
+    }
+    let seq = record_event(conn, &room, "edit", message.id, actor, None)?;
+    messages::set_body(conn, message.id, body, now)?;
+    let mentioned = resolve_mentions(conn, room.id, body)?;
+    let ids: Vec<i32> = mentioned.iter().map(|(id, _)| *id).collect();
+    messages::set_mentions(conn, message.id, &ids)?;
+    let Some(view) = messages::find(conn, message.id)? else {
+        return Ok(Err(Refusal::NoSuchMessage));
+    };
+    Ok(Ok(change(
+        &room,
+        &message,
+        seq,
+        ids,
+        Event::Edited(Box::new(view)),
+    )))
+}
+
+fn delete(conn: &mut Conn, message_id: i32, actor: &Actor) -> QueryResult<Outcome> {
+    let Some((message, room)) = subject(conn, message_id, actor)? else {
+        return Ok(Err(Refusal::NoSuchMessage));
+    };
+    if message.user_id != actor.id && !actor.is_admin {
+        return Ok(Err(Refusal::NotYours));
+    }
+    if message.deleted_at.is_some() {
+        let mut done = change(
+            &room,
+            &message,
+            room.last_seq,
+            Vec::new(),
+            Event::Deleted { message_id },
+        );
+        done.fresh = false;
+        return Ok(Ok(done));
+    }
+    let mentioned = messages::mentioned_ids(conn, message.id)?;
+    let seq = record_event(conn, &room, "delete", message.id, actor, None)?;
+    messages::tombstone(conn, message.id, now_ms())?;
+    Ok(Ok(change(
+        &room,
+        &message,
+        seq,
+        mentioned,
+        Event::Deleted { message_id },
+    )))
+}
+
+fn react(
+    conn: &mut Conn,
+    message_id: i32,
+    actor: &Actor,
+    emoji: &str,
+    add: bool,
+) -> QueryResult<Outcome> {
+    let Some((message, room)) = subject(conn, message_id, actor)? else {
+        return Ok(Err(Refusal::NoSuchMessage));
+    };
+    if message.deleted_at.is_some() {
+        return Ok(Err(Refusal::Deleted));
+    }
+    let changed = if add {
+        messages::add_reaction(conn, message.id, actor.id, emoji, now_ms())?
+    } else {
+        messages::remove_reaction(conn, message.id, actor.id, emoji)?
+    };
+    let (seq, fresh) = if changed {
+        let kind = if add { "react" } else { "unreact" };
+        (
+            record_event(conn, &room, kind, message.id, actor, Some(emoji))?,
+            true,
+        )
+    } else {
+        (room.last_seq, false)
+    };
+    let reactions = messages::reaction_counts(conn, &[message.id])?
+        .remove(&message.id)
+        .unwrap_or_default();
+    let mut done = change(
+        &room,
+        &message,
+        seq,
+        Vec::new(),
+        Event::Reaction {
+            message_id,
+            emoji: emoji.to_string(),
+            user: actor.name.clone(),
+            added: add,
+            reactions,
+        },
+    );
+    done.fresh = fresh;
+    Ok(Ok(done))
 }

@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 use crate::auth::login;
 use crate::auth::{client, csrf, CurrentUser, MaybeUser};
 use crate::chat::messages::WaitForEvent;
-use crate::chat::protocol::{MessageObject, RoomInfo, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT};
-use crate::chat::{self, RoomRef};
+use crate::chat::protocol::{
+    MessageObject, RoomEventFrame, RoomInfo, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT,
+};
+use crate::chat::{self, stream, RoomRef};
 use crate::db;
 use crate::domain::{ClientId, MessageBody, RoomName};
 use crate::error::AppError;
@@ -117,9 +119,9 @@ struct RoomsAnswer {
 
 pub async fn rooms(
     state: web::Data<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    let (rooms, _) = chat::room_list(&state).await?;
+    let (rooms, _) = chat::room_list(&state, user.id).await?;
     Ok(HttpResponse::Ok().json(RoomsAnswer { rooms }))
 }
 
@@ -145,6 +147,9 @@ pub async fn create_room(
         Ok(room) => room,
         Err(taken @ chat::CreateRoomError::Taken) => {
             return Err(AppError::Conflict(taken.to_string()))
+        }
+        Err(reserved @ chat::CreateRoomError::Reserved) => {
+            return Err(AppError::BadRequest(reserved.to_string()))
         }
         Err(chat::CreateRoomError::Other(err)) => return Err(err),
     };
@@ -174,9 +179,22 @@ pub struct ListQuery {
 struct MessagesAnswer {
     room: String,
     messages: Vec<MessageObject>,
+    /// With `after`: the other events (edits, deletions, reactions) of the
+    /// same stretch of the stream, in seq order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    events: Vec<RoomEventFrame>,
+    /// With `after`: the cursor to send as the next `after`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_seq: Option<i64>,
     /// More messages exist beyond this page (older for `before`, newer for
     /// `after`).
     has_more: bool,
+}
+
+impl MessagesAnswer {
+    fn is_empty(&self) -> bool {
+        self.messages.is_empty() && self.events.is_empty()
+    }
 }
 
 async fn page(
@@ -186,25 +204,30 @@ async fn page(
     limit: i64,
 ) -> Result<MessagesAnswer, AppError> {
     let room_id = room.id;
-    let (after, before) = (query.after, query.before);
+    if let Some(after) = query.after {
+        let after = after.max(0);
+        let page = state
+            .db(move |conn| db::messages::stream_after(conn, room_id, after, limit))
+            .await?;
+        return Ok(MessagesAnswer {
+            room: room.name.clone(),
+            messages: stream::message_objects(&room.name, &page.messages),
+            events: stream::event_frames(&room.name, &page),
+            last_seq: Some(page.last_seq),
+            has_more: page.has_more,
+        });
+    }
+    let before = query.before;
     let rows = state
-        .db(move |conn| match after {
-            Some(after) => db::messages::after(conn, room_id, after, limit + 1),
-            None => db::messages::before(conn, room_id, before, limit + 1),
-        })
+        .db(move |conn| db::messages::before(conn, room_id, before, limit + 1))
         .await?;
     let has_more = rows.len() as i64 > limit;
-    let rows: Vec<_> = if after.is_some() {
-        rows.into_iter().take(limit as usize).collect()
-    } else {
-        rows.into_iter().skip(usize::from(has_more)).collect()
-    };
+    let rows: Vec<_> = rows.into_iter().skip(usize::from(has_more)).collect();
     Ok(MessagesAnswer {
         room: room.name.clone(),
-        messages: rows
-            .into_iter()
-            .map(|v| MessageObject::from_view(&room.name, v))
-            .collect(),
+        messages: stream::message_objects(&room.name, &rows),
+        events: Vec::new(),
+        last_seq: None,
         has_more,
     })
 }
@@ -212,7 +235,7 @@ async fn page(
 /// `GET /api/rooms/{room}/messages?before=&after=&limit=&wait=`
 pub async fn messages(
     state: web::Data<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     room: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -227,7 +250,7 @@ pub async fn messages(
             "`limit` must be 1 to {HISTORY_MAX_LIMIT}."
         )));
     }
-    let room = chat::find_room(&state, room.into_inner()).await?;
+    let room = chat::find_room(&state, user.id, room.into_inner()).await?;
     let wait = Duration::from_secs(query.wait.unwrap_or(0)).min(MAX_WAIT);
     if query.after.is_none() || wait.is_zero() {
         return Ok(HttpResponse::Ok().json(page(&state, &room, &query, limit).await?));
@@ -240,7 +263,7 @@ pub async fn messages(
         .await
         .map_err(|err| AppError::Unavailable(err.into()))?;
     let first = page(&state, &room, &query, limit).await?;
-    if !first.messages.is_empty() {
+    if !first.is_empty() {
         return Ok(HttpResponse::Ok().json(first));
     }
     let _ = tokio::time::timeout(wait, woken).await;
@@ -251,6 +274,8 @@ pub async fn messages(
 pub struct NewMessage {
     body: String,
     client_id: Option<String>,
+    /// The id of a message in the same room this one answers.
+    reply_to: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -276,15 +301,15 @@ pub async fn post_message(
         .map(ClientId::parse)
         .transpose()
         .map_err(AppError::BadRequest)?;
-    let room = chat::find_room(&state, room.into_inner()).await?;
-    let stored = chat::post_message(&state, &user, &room, text, client_id).await?;
-    let status = if stored.duplicate {
-        StatusCode::OK
-    } else {
+    let room = chat::find_room(&state, user.id, room.into_inner()).await?;
+    let stored = chat::post_message(&state, &user, &room, text, client_id, body.reply_to).await?;
+    let status = if stored.fresh {
         StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
     Ok(HttpResponse::build(status).json(MessageAnswer {
-        message: chat::message_object(&stored),
+        message: chat::current_message(&state, &stored).await?,
     }))
 }
 

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::page::{render, room_path};
 use crate::auth::MaybeUser;
 use crate::chat;
+use crate::chat::protocol::RoomInfo;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -15,12 +16,14 @@ const VISITS_COOKIE: &str = "palaver_visits";
 /// How long the browser keeps the visit counter.
 const VISITS_COOKIE_DAYS: i64 = 365;
 
+/// A room as the home page lists it: name, kind, members, counts, unread.
 #[derive(Serialize)]
 struct RoomItem {
-    name: String,
+    #[serde(flatten)]
+    info: RoomInfo,
     path: String,
-    message_count: i64,
-    online: usize,
+    /// The name, or a DM's other members.
+    title: String,
 }
 
 /// The home page, optionally with an error from the create-room form.
@@ -36,14 +39,15 @@ pub async fn home_page(
         .and_then(|c| c.value().parse::<u64>().ok())
         .unwrap_or(0)
         .saturating_add(1);
-    let (rooms, online) = chat::room_list(state).await?;
+    let viewer = user.0.as_ref();
+    let (rooms, online) = chat::room_list(state, viewer.map_or(0, |u| u.id)).await?;
+    let me = viewer.map_or("", |u| u.name.as_str());
     let rooms: Vec<RoomItem> = rooms
         .into_iter()
         .map(|r| RoomItem {
             path: room_path(&r.name),
-            name: r.name,
-            message_count: r.message_count,
-            online: r.online,
+            title: super::rooms::room_title(&r.name, &r.members, me),
+            info: r,
         })
         .collect();
     let mut context = tera::Context::new();

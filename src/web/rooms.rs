@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::page::{login_redirect, render, room_path, see_other};
 use super::pages::home_page;
 use crate::auth::{session, CurrentUser, MaybeUser};
-use crate::chat::protocol::Attachment;
+use crate::chat::protocol::{Attachment, MessageObject, ReactionCount, ReplyPreview};
 use crate::chat::{self, RoomRef};
 use crate::db::{self, messages::MessageView};
 use crate::domain::{ClientId, MessageBody, RoomName};
@@ -31,6 +31,8 @@ pub struct MessageForm {
     #[serde(default)]
     body: String,
     client_id: Option<String>,
+    /// The id of the message answered, if any (empty: none).
+    reply_to: Option<String>,
     csrf: Option<String>,
 }
 
@@ -41,11 +43,29 @@ struct MessageItem {
     seq: i64,
     user: String,
     body: String,
+    /// Sanitised markdown-lite HTML (`crate::markdown`).
+    html: String,
     /// RFC 3339, for `<time datetime>`.
     ts: String,
     /// Short UTC time for display.
     time: String,
+    edited: Option<String>,
+    edited_time: Option<String>,
+    deleted: bool,
     attachment: Option<AttachmentItem>,
+    reactions: Vec<ReactionItem>,
+    reply: Option<ReplyPreview>,
+    mentions_me: bool,
+    can_edit: bool,
+    can_delete: bool,
+}
+
+#[derive(Serialize)]
+struct ReactionItem {
+    #[serde(flatten)]
+    reaction: ReactionCount,
+    /// The viewer is among those who reacted.
+    mine: bool,
 }
 
 /// An attachment as the room template shows it.
@@ -57,21 +77,51 @@ struct AttachmentItem {
     size_text: String,
 }
 
-impl From<MessageView> for MessageItem {
-    fn from(view: MessageView) -> Self {
-        let at =
-            chrono::DateTime::from_timestamp_millis(view.message.created_at).unwrap_or_default();
+/// "2026-11-23 14:05" (UTC)
+fn display_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+impl MessageItem {
+    fn new(view: &MessageView, room: &str, viewer: &CurrentUser, edit_window: Option<i64>) -> Self {
+        let object = MessageObject::from_view(room, view);
+        let m = &view.message;
+        let own = m.user_id == viewer.id;
+        let alive = m.deleted_at.is_none();
+        let in_window = edit_window.is_none_or(|w| db::now_ms() - m.created_at <= w);
         MessageItem {
-            id: view.message.id,
-            seq: view.message.seq,
-            user: view.user_name,
-            body: view.message.body,
-            ts: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            time: at.format("%Y-%m-%d %H:%M").to_string(),
-            attachment: view.upload.as_ref().map(|u| AttachmentItem {
-                attachment: Attachment::from(u),
-                size_text: human_size(u.size),
+            id: m.id,
+            seq: m.seq,
+            mentions_me: object
+                .mentions
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(&viewer.name)),
+            reactions: object
+                .reactions
+                .into_iter()
+                .map(|reaction| ReactionItem {
+                    mine: reaction.users.contains(&viewer.name),
+                    reaction,
+                })
+                .collect(),
+            attachment: object.attachment.map(|attachment| AttachmentItem {
+                size_text: human_size(attachment.size),
+                attachment,
             }),
+            user: object.user,
+            body: object.body,
+            html: object.html,
+            ts: object.ts,
+            time: display_time(m.created_at),
+            edited: object.edited,
+            edited_time: m.edited_at.map(display_time),
+            deleted: object.deleted,
+            reply: object.reply,
+            can_edit: alive && (viewer.is_admin || (own && in_window)),
+            can_delete: alive && (own || viewer.is_admin),
         }
     }
 }
@@ -103,7 +153,9 @@ pub async fn create_room(
         Ok(name) => match chat::create_room(&state, &current, name).await {
             Ok(room) => return Ok(see_other(&room_path(&room.name))),
             Err(chat::CreateRoomError::Other(err)) => return Err(err),
-            Err(taken @ chat::CreateRoomError::Taken) => taken.to_string(),
+            Err(refused @ (chat::CreateRoomError::Taken | chat::CreateRoomError::Reserved)) => {
+                refused.to_string()
+            }
         },
         Err(message) => message,
     };
@@ -118,6 +170,7 @@ pub async fn create_room(
 }
 
 /// Render a room page; `draft` and `error` come back from a failed send.
+/// Showing the page counts as reading the room up to its latest event.
 pub(crate) async fn show_room(
     state: &AppState,
     req: &HttpRequest,
@@ -127,17 +180,35 @@ pub(crate) async fn show_room(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let room_id = room.id;
-    let messages: Vec<MessageItem> = state
-        .db(move |conn| db::messages::latest(conn, room_id, ROOM_PAGE_MESSAGES))
-        .await?
-        .into_iter()
-        .map(MessageItem::from)
+    let page = state
+        .db(move |conn| db::messages::latest_page(conn, room_id, ROOM_PAGE_MESSAGES))
+        .await?;
+    chat::unread::mark_read(state, user, &room, page.last_seq).await?;
+    let edit_window = state
+        .config
+        .edit_window
+        .map(|w| i64::try_from(w.as_millis()).unwrap_or(i64::MAX));
+    let messages: Vec<MessageItem> = page
+        .messages
+        .iter()
+        .map(|view| MessageItem::new(view, &room.name, user, edit_window))
         .collect();
+    let (sidebar_rooms, _) = chat::room_list(state, user.id).await?;
+    let members = sidebar_rooms
+        .iter()
+        .find(|r| r.name == room.name)
+        .map(|r| r.members.clone())
+        .unwrap_or_default();
     let mut context = tera::Context::new();
     context.insert("room", &room.name);
+    context.insert("room_kind", if room.is_dm { "dm" } else { "public" });
+    context.insert("room_title", &room_title(&room.name, &members, &user.name));
+    context.insert("members", &members);
+    context.insert("sidebar_rooms", &sidebar_rooms);
+    context.insert("is_admin", &user.is_admin);
     context.insert("room_path", &room_path(&room.name));
     context.insert("messages", &messages);
-    context.insert("last_seq", &messages.last().map_or(0, |m| m.seq));
+    context.insert("last_seq", &page.last_seq);
     // A fresh idempotency key per rendered form: submitting the same form
     // twice (double click, resend after a network error) stores one message.
     context.insert("client_id", &session::new_token()[..32]);
@@ -146,6 +217,24 @@ pub(crate) async fn show_room(
         context.insert("error", error);
     }
     render(state, req, Some(user), "room.html", context, status)
+}
+
+/// What a room is called on screen: its name, or for a DM the other
+/// members' names.
+pub fn room_title(name: &str, members: &[String], me: &str) -> String {
+    if members.is_empty() {
+        return name.to_string();
+    }
+    let others: Vec<&str> = members
+        .iter()
+        .map(String::as_str)
+        .filter(|m| !m.eq_ignore_ascii_case(me))
+        .collect();
+    if others.is_empty() {
+        me.to_string()
+    } else {
+        others.join(", ")
+    }
 }
 
 pub async fn room_page(
@@ -157,7 +246,7 @@ pub async fn room_page(
     let Some(current) = user.0 else {
         return Ok(login_redirect(&req));
     };
-    let room = chat::find_room(&state, name.into_inner()).await?;
+    let room = chat::find_room(&state, current.id, name.into_inner()).await?;
     show_room(&state, &req, &current, room, None, StatusCode::OK).await
 }
 
@@ -169,7 +258,7 @@ pub async fn post_message(
     form: web::Form<MessageForm>,
 ) -> Result<HttpResponse, AppError> {
     state.check_form(&req, Some(&user), form.csrf.as_deref())?;
-    let room = chat::find_room(&state, name.into_inner()).await?;
+    let room = chat::find_room(&state, user.id, name.into_inner()).await?;
     let body = match MessageBody::parse(&form.body, state.config.max_message_chars) {
         Ok(body) => body,
         Err(message) => {
@@ -195,6 +284,7 @@ pub async fn post_message(
         Some(Err(message)) => return Err(AppError::BadRequest(message)),
     };
     let path = room_path(&room.name);
-    chat::post_message(&state, &user, &room, body, client_id).await?;
-    Ok(see_other(&path))
+    let reply_to = form.reply_to.as_deref().and_then(|r| r.parse::<i64>().ok());
+    let stored = chat::post_message(&state, &user, &room, body, client_id, reply_to).await?;
+    Ok(see_other(&format!("{path}#m{}", stored.message_seq)))
 }

@@ -108,7 +108,7 @@ async fn post(
     user: &CurrentUser,
     room: &RoomRef,
     parts: UploadParts,
-) -> Result<crate::db::writer::Stored, AppError> {
+) -> Result<crate::db::writer::Committed, AppError> {
     let Some((file, original)) = parts.file else {
         return Err(AppError::bad_request("Choose a file to upload."));
     };
@@ -133,7 +133,7 @@ pub async fn upload_form(
     let Some(user) = user.0 else {
         return Err(AppError::Unauthorized);
     };
-    let room = chat::find_room(&state, name.into_inner()).await?;
+    let room = chat::find_room(&state, user.id, name.into_inner()).await?;
     let check = |token: Option<&str>| state.check_form(&req, Some(&user), token);
     let result = match read_parts(&state, multipart, check).await {
         Ok(parts) => post(&state, &user, &room, parts).await,
@@ -169,11 +169,11 @@ pub async fn upload_api(
     multipart: Multipart,
 ) -> Result<HttpResponse, AppError> {
     super::api::check_write(&req, &state, Some(&user))?;
-    let room = chat::find_room(&state, name.into_inner()).await?;
+    let room = chat::find_room(&state, user.id, name.into_inner()).await?;
     let parts = read_parts(&state, multipart, |_| Ok(())).await?;
     let stored = post(&state, &user, &room, parts).await?;
     Ok(HttpResponse::Created().json(super::api::MessageAnswer {
-        message: chat::message_object(&stored),
+        message: chat::current_message(&state, &stored).await?,
     }))
 }
 
@@ -185,11 +185,12 @@ async fn serve(
     id: i32,
     thumb: bool,
 ) -> Result<HttpResponse, AppError> {
-    if user.0.is_none() {
+    let Some(user) = user.0 else {
         return Err(AppError::Unauthorized);
-    }
+    };
+    let user_id = user.id;
     let upload = state
-        .db(move |conn| db::uploads::find(conn, id))
+        .db(move |conn| db::uploads::find_readable(conn, id, user_id))
         .await?
         .ok_or(AppError::NotFound)?;
     let (path, mime) = if thumb {
@@ -290,7 +291,7 @@ pub async fn gallery(
     let Some(current) = user.0 else {
         return Ok(login_redirect(&req));
     };
-    let room = chat::find_room(&state, name.into_inner()).await?;
+    let room = chat::find_room(&state, current.id, name.into_inner()).await?;
     let room_id = room.id;
     let items = state
         .db(move |conn| db::uploads::images_in_room(conn, room_id))

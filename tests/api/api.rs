@@ -56,7 +56,7 @@ async fn rooms_are_listed_and_created_with_clear_errors() {
     let list: Value = app.get_json("/api/rooms", &token).await;
     assert_eq!(
         list["rooms"],
-        json!([{"name":"general","message_count":0,"online":0}])
+        json!([{"name":"general","message_count":0,"online":0,"kind":"public","unread":0,"mentions":0}])
     );
     for (name, status) in [("GENERAL", 409), ("bad name", 400), ("", 400)] {
         let res = app

@@ -10,7 +10,7 @@ async fn a_user_creates_a_room_posts_without_javascript_and_sees_the_message() {
 
     let res = app.post_message("general", "Hello, world!").await;
     assert_eq!(res.status().as_u16(), 303);
-    assert_eq!(res.headers()["location"], "/rooms/general");
+    assert_eq!(res.headers()["location"], "/rooms/general#m1");
 
     let page = app.get_text("/rooms/general").await;
     assert!(page.contains("Hello, world!"), "{page}");

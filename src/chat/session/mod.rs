@@ -18,10 +18,12 @@
 //! The frame layer (reassembly, close codes, heartbeat) is `frames.rs`; the
 //! test-only echo session is `echo.rs`.
 
+mod changes;
 mod echo;
 mod frames;
 mod sync;
 
+use self::changes::{error_code, Change};
 use self::echo::EchoSession;
 use self::frames::{close, close_and_stop, start_heartbeat, Assembler, Inbound};
 
@@ -114,6 +116,13 @@ impl Actor for WsSession {
                     Ok(Ok(id)) => {
                         act.id = id;
                         act.send_room_list(ctx);
+                        let app = act.app.clone();
+                        let user_id = act.user.id;
+                        actix::spawn(async move {
+                            if let Err(err) = crate::chat::unread::load(&app, user_id).await {
+                                tracing::warn!(error = %err, "could not count unread messages");
+                            }
+                        });
                     }
                     Ok(Err(reason)) => {
                         close_and_stop(ctx, Some(close(ws::CloseCode::Policy, reason)))
@@ -163,6 +172,7 @@ impl Handler<ToSession> for WsSession {
                 _ => {}
             },
             ToSession::Frame(frame) => ctx.text(frame),
+            ToSession::RefreshRooms => self.send_room_list(ctx),
             ToSession::Close { code, reason } => {
                 close_and_stop(ctx, Some(close(ws::CloseCode::from(code), reason)))
             }
@@ -192,7 +202,8 @@ impl WsSession {
 
     fn send_room_list(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
         let app = self.app.clone();
-        let list = async move { super::room_list(&app).await };
+        let user_id = self.user.id;
+        let list = async move { super::room_list(&app, user_id).await };
         ctx.spawn(list.into_actor(self).map(|result, act, ctx| {
             if let Ok((rooms, _)) = result {
                 act.send(ctx, &ServerFrame::Rooms { rooms });
@@ -246,14 +257,14 @@ impl WsSession {
                 room,
                 body,
                 client_id,
-                reply_to: _,
-            } => self.on_send(room, body, client_id, ctx),
-            ClientFrame::Edit { .. }
-            | ClientFrame::Delete { .. }
-            | ClientFrame::React { .. }
-            | ClientFrame::Unreact { .. }
-            | ClientFrame::Read { .. } => {
-                self.send(ctx, &ServerFrame::error("unknown_type", "not yet supported"))
+                reply_to,
+            } => self.on_send(room, body, client_id, reply_to, ctx),
+            ClientFrame::Edit { id, body } => self.on_edit(id, body, ctx),
+            ClientFrame::Delete { id } => self.on_change(id, Change::Delete, ctx),
+            ClientFrame::React { id, emoji } => self.on_react(id, emoji, true, ctx),
+            ClientFrame::Unreact { id, emoji } => self.on_react(id, emoji, false, ctx),
+            ClientFrame::Read { room, seq } => {
+                self.with_room(room, ctx, move |act, room, ctx| act.on_read(room, seq, ctx))
             }
         }
     }
@@ -269,7 +280,8 @@ impl WsSession {
             return then(self, room, ctx);
         }
         let app = self.app.clone();
-        let lookup = async move { super::find_room(&app, name).await };
+        let user_id = self.user.id;
+        let lookup = async move { super::find_room(&app, user_id, name).await };
         ctx.spawn(
             lookup
                 .into_actor(self)
@@ -292,6 +304,7 @@ impl WsSession {
         room: String,
         body: String,
         client_id: String,
+        reply_to: Option<i64>,
         ctx: &mut ws::WebsocketContext<Self>,
     ) {
         let refuse = |code: &str, message: String| ServerFrame::Error {
@@ -310,15 +323,16 @@ impl WsSession {
         self.with_room(room, ctx, move |act, room, ctx| {
             let app = act.app.clone();
             let user = act.user.clone();
-            let post =
-                async move { super::post_message(&app, &user, &room, body, Some(parsed_id)).await };
+            let post = async move {
+                super::post_message(&app, &user, &room, body, Some(parsed_id), reply_to).await
+            };
             ctx.spawn(post.into_actor(act).map(move |result, act, ctx| {
                 let frame = match result {
                     Ok(stored) => ServerFrame::Ack {
                         client_id,
-                        id: i64::from(stored.message.id),
+                        id: i64::from(stored.message_id()),
                         room: stored.room_name,
-                        seq: stored.message.seq,
+                        seq: stored.message_seq,
                     },
                     Err(AppError::TooManyRequests { retry_after }) => ServerFrame::Error {
                         code: "rate_limited".into(),
@@ -326,7 +340,7 @@ impl WsSession {
                         client_id: Some(client_id),
                     },
                     Err(err) => ServerFrame::Error {
-                        code: "unavailable".into(),
+                        code: error_code(&err).into(),
                         message: err.to_string(),
                         client_id: Some(client_id),
                     },

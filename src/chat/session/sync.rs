@@ -6,9 +6,11 @@ use actix_web_actors::ws;
 
 use super::{RoomSync, WsSession, JOIN_BACKLOG, RESUME_PAGE};
 use crate::chat::messages::{Join, Leave};
-use crate::chat::protocol::{MessageObject, ServerFrame, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT};
+use crate::chat::protocol::{ServerFrame, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT};
+use crate::chat::stream;
 use crate::chat::RoomRef;
 use crate::db;
+use crate::db::messages::StreamPage;
 use crate::error::AppError;
 
 impl WsSession {
@@ -33,12 +35,14 @@ impl WsSession {
                 .map_err(|_| AppError::Unavailable(anyhow::anyhow!("chat server stopped")))?;
             match after {
                 None => {
-                    app.db(move |conn| db::messages::latest(conn, room_id, JOIN_BACKLOG))
+                    app.db(move |conn| db::messages::latest_page(conn, room_id, JOIN_BACKLOG))
                         .await
                 }
                 Some(after) => {
-                    app.db(move |conn| db::messages::after(conn, room_id, after, RESUME_PAGE))
-                        .await
+                    app.db(move |conn| {
+                        db::messages::stream_after(conn, room_id, after, RESUME_PAGE)
+                    })
+                    .await
                 }
             }
         };
@@ -53,11 +57,11 @@ impl WsSession {
         &mut self,
         room: RoomRef,
         after: Option<i64>,
-        result: Result<Vec<db::messages::MessageView>, AppError>,
+        result: Result<StreamPage, AppError>,
         ctx: &mut ws::WebsocketContext<Self>,
     ) {
-        let rows = match result {
-            Ok(rows) => rows,
+        let page = match result {
+            Ok(page) => page,
             Err(err) => {
                 self.rooms.remove(&room.id);
                 self.server.do_send(Leave {
@@ -67,21 +71,13 @@ impl WsSession {
                 return self.send(ctx, &ServerFrame::error("unavailable", err.to_string()));
             }
         };
-        let page_full = after.is_some() && rows.len() as i64 == RESUME_PAGE;
-        let has_more = match after {
-            Some(_) => page_full,
-            None => rows.first().is_some_and(|r| r.message.seq > 1),
-        };
-        let last = rows
-            .last()
-            .map(|r| r.message.seq)
-            .unwrap_or(after.unwrap_or(0));
-        self.send(ctx, &history_frame(&room.name, rows, has_more));
-        if page_full {
+        self.send(ctx, &stream::history_frame(&room.name, &page, true));
+        let last = page.last_seq;
+        if after.is_some() && page.has_more {
             let app = self.app.clone();
             let room_id = room.id;
             let next = async move {
-                app.db(move |conn| db::messages::after(conn, room_id, last, RESUME_PAGE))
+                app.db(move |conn| db::messages::stream_after(conn, room_id, last, RESUME_PAGE))
                     .await
             };
             ctx.spawn(
@@ -125,26 +121,16 @@ impl WsSession {
         ctx.spawn(
             read.into_actor(self)
                 .map(move |result, act, ctx| match result {
-                    Ok(rows) => {
-                        let has_more = rows.first().is_some_and(|r| r.message.seq > 1);
-                        act.send(ctx, &history_frame(&room.name, rows, has_more));
+                    Ok(messages) => {
+                        let page = StreamPage {
+                            has_more: messages.first().is_some_and(|m| m.message.seq > 1),
+                            messages,
+                            ..StreamPage::default()
+                        };
+                        act.send(ctx, &stream::history_frame(&room.name, &page, false));
                     }
                     Err(err) => act.send(ctx, &ServerFrame::error("unavailable", err.to_string())),
                 }),
         );
-    }
-}
-
-/// A `history` frame of stored messages, oldest first.
-fn history_frame(room: &str, rows: Vec<db::messages::MessageView>, has_more: bool) -> ServerFrame {
-    ServerFrame::History {
-        room: room.to_string(),
-        messages: rows
-            .into_iter()
-            .map(|view| MessageObject::from_view(room, view))
-            .collect(),
-        events: Vec::new(),
-        last_seq: None,
-        has_more,
     }
 }
