@@ -675,7 +675,8 @@ describe('Palaver in a real browser', { timeout: 180_000 }, () => {
     const alice = users.alice.page;
     const bob = users.bob.page;
     await openRoom(alice, ROOM);
-    // Bob is in the DM: a mention in the public room gets its own badge.
+    // Bob is elsewhere: a mention in the public room gets its own badge.
+    await openRoom(bob, OTHER_ROOM);
     await say(alice, 'Hey @bob, have a look');
     await bob.locator(`#room-list li[data-room="${ROOM}"] .badge.mention`, { hasText: '@1' }).waitFor();
     await Promise.all([bob.waitForURL(url(`/rooms/${ROOM}`)), bob.click(`#room-list li[data-room="${ROOM}"] a`)]);

@@ -7,7 +7,7 @@
 import {
   buildMessage, fillMessage, fillReplyQuote, localizeEdited, placeEdited, reactionsElement,
 } from './message-view.js';
-import { markOwnMentions } from './rich-text.js';
+import { adoptRichText } from './rich-text.js';
 import { el, localizeTime } from './util.js';
 
 /** Messages by one author this close together (ms) are shown as one group. */
@@ -105,7 +105,7 @@ export class MessageList {
       localizeEdited(edited);
       placeEdited(li, edited);
     }
-    markOwnMentions(li, this.me);
+    adoptRichText(li, this.me);
     this.group(li);
     this.decorate(li);
   }

@@ -28,6 +28,10 @@ function rebuild(node, out, me) {
     if (child.nodeType !== Node.ELEMENT_NODE) continue;
     const tag = child.tagName.toUpperCase();
     if (DROPPED_TAGS.has(tag)) continue;
+    // `<br>` then a newline: the newline alone breaks the line (the body is
+    // `white-space: pre-line`), and the text keeps it.
+    if (tag === 'BR' && child.nextSibling && child.nextSibling.nodeType === Node.TEXT_NODE &&
+        child.nextSibling.nodeValue.startsWith('\n')) continue;
     if (PLAIN_TAGS.has(tag)) {
       const copy = document.createElement(tag.toLowerCase());
       rebuild(child, copy, me);
@@ -77,8 +81,15 @@ export function bodyElement(m, me) {
   return el('div', 'body', m.body || '');
 }
 
-/** Mark the reader's own @mention links in a server-rendered body. */
-export function markOwnMentions(root, me) {
+/**
+ * A server-rendered body, as the live client shows it: its own @mention
+ * links marked, line breaks kept once (see rebuild).
+ */
+export function adoptRichText(root, me) {
+  for (const br of root.querySelectorAll('.body.rich br')) {
+    const next = br.nextSibling;
+    if (next && next.nodeType === Node.TEXT_NODE && next.nodeValue.startsWith('\n')) br.remove();
+  }
   if (!me) return;
   for (const link of root.querySelectorAll('a.mention')) {
     const href = link.getAttribute('href') || '';
