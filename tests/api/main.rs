@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod api;
 mod cli;
+mod conversations;
 mod durability;
 mod helpers;
 mod ops;
