@@ -9,6 +9,7 @@ mod admin;
 mod api;
 mod cli;
 mod conversations;
+mod dms;
 mod durability;
 mod helpers;
 mod ops;
