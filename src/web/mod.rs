@@ -74,9 +74,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::resource("/rooms/{room}/uploads")
                         .route(web::post().to(uploads::upload_api)),
                 )
-                .service(
-                    web::resource("/rooms/{room}/read").route(web::post().to(api::read)),
-                )
+                .service(web::resource("/rooms/{room}/read").route(web::post().to(api::read)))
                 .service(
                     web::resource("/messages/{id}")
                         .route(web::patch().to(message_actions::edit_api))

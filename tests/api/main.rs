@@ -17,5 +17,6 @@ mod persistence;
 mod rooms;
 mod site;
 mod tls;
+mod unread;
 mod uploads;
 mod ws;
