@@ -313,6 +313,39 @@ pub async fn post_message(
     }))
 }
 
+#[derive(Deserialize)]
+pub struct ReadBody {
+    seq: i64,
+}
+
+#[derive(Serialize)]
+struct ReadAnswer {
+    room: String,
+    last_read_seq: i64,
+    unread: i64,
+    mentions: i64,
+}
+
+/// `POST /api/rooms/{room}/read {"seq"}`: the caller has read up to `seq`
+/// (clears the room's unread count in their other tabs too).
+pub async fn read(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    room: web::Path<String>,
+    body: web::Json<ReadBody>,
+) -> Result<HttpResponse, AppError> {
+    check_write(&req, &state, Some(&user))?;
+    let room = chat::find_room(&state, user.id, room.into_inner()).await?;
+    let unread = chat::unread::mark_read(&state, &user, &room, body.seq).await?;
+    Ok(HttpResponse::Ok().json(ReadAnswer {
+        room: room.name,
+        last_read_seq: unread.last_read_seq,
+        unread: unread.count,
+        mentions: unread.mentions,
+    }))
+}
+
 #[derive(Serialize)]
 struct OnlineAnswer {
     /// Distinct users with an open connection.

@@ -3,6 +3,8 @@
 
 pub mod accounts;
 pub mod api;
+pub mod dms;
+pub mod message_actions;
 pub mod middleware;
 pub mod ops;
 pub mod page;
@@ -36,6 +38,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/rooms/{name}/messages").route(web::post().to(rooms::post_message)))
         .service(web::resource("/rooms/{name}/uploads").route(web::post().to(uploads::upload_form)))
         .service(web::resource("/rooms/{name}/media").route(web::get().to(uploads::gallery)))
+        .service(
+            web::resource("/rooms/{name}/messages/{id}/edit")
+                .route(web::post().to(message_actions::edit_form)),
+        )
+        .service(
+            web::resource("/rooms/{name}/messages/{id}/delete")
+                .route(web::post().to(message_actions::delete_form)),
+        )
+        .service(
+            web::resource("/rooms/{name}/messages/{id}/react")
+                .route(web::post().to(message_actions::react_form)),
+        )
+        .service(web::resource("/dms").route(web::post().to(dms::open_form)))
+        .service(web::resource("/users/{name}").route(web::get().to(dms::user_page)))
         .service(web::resource("/uploads/{id}").route(web::get().to(uploads::file)))
         .service(web::resource("/uploads/{id}/thumb").route(web::get().to(uploads::thumbnail)))
         .route("/ws", web::get().to(crate::chat::session::ws_route))
@@ -58,6 +74,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::resource("/rooms/{room}/uploads")
                         .route(web::post().to(uploads::upload_api)),
                 )
+                .service(web::resource("/rooms/{room}/read").route(web::post().to(api::read)))
+                .service(
+                    web::resource("/messages/{id}")
+                        .route(web::patch().to(message_actions::edit_api))
+                        .route(web::delete().to(message_actions::delete_api)),
+                )
+                .service(
+                    web::resource("/messages/{id}/reactions")
+                        .route(web::post().to(message_actions::react_api)),
+                )
+                .service(
+                    web::resource("/messages/{id}/reactions/{emoji}")
+                        .route(web::delete().to(message_actions::unreact_api)),
+                )
+                .service(web::resource("/dms").route(web::post().to(dms::open_api)))
                 .route("/online", web::get().to(api::online)),
         );
 }

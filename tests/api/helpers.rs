@@ -304,6 +304,41 @@ impl TestApp {
         ws
     }
 
+    /// Make `name` an admin, straight in the database (the CLI's job in
+    /// production; tests/api/admin.rs covers that path).
+    pub fn make_admin(&self, name: &str) {
+        let setup = palaver::db::SqliteSetup {
+            durability: palaver::config::Durability::Full,
+        };
+        let path = self.data_dir.join("palaver.db");
+        let mut conn = setup.open(path.to_str().unwrap()).unwrap();
+        let user = palaver::db::users::find_by_name(&mut conn, name)
+            .unwrap()
+            .unwrap();
+        palaver::db::users::set_admin(&mut conn, user.id, true).unwrap();
+    }
+
+    /// `POST /api/rooms/{room}/messages` with a bearer token; the message.
+    pub async fn api_post(
+        &self,
+        token: &str,
+        room: &str,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        let res = self
+            .api(
+                reqwest::Method::POST,
+                &format!("/api/rooms/{room}/messages"),
+                token,
+            )
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 201, "post to {room}");
+        res.json::<serde_json::Value>().await.unwrap()["message"].clone()
+    }
+
     pub async fn online_connections(&self, token: &str) -> u64 {
         let res = self
             .api(reqwest::Method::GET, "/api/online", token)

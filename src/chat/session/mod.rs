@@ -115,14 +115,7 @@ impl Actor for WsSession {
                 .map(|result, act, ctx| match result {
                     Ok(Ok(id)) => {
                         act.id = id;
-                        act.send_room_list(ctx);
-                        let app = act.app.clone();
-                        let user_id = act.user.id;
-                        actix::spawn(async move {
-                            if let Err(err) = crate::chat::unread::load(&app, user_id).await {
-                                tracing::warn!(error = %err, "could not count unread messages");
-                            }
-                        });
+                        act.send_first_room_list(ctx);
                     }
                     Ok(Err(reason)) => {
                         close_and_stop(ctx, Some(close(ws::CloseCode::Policy, reason)))
@@ -198,6 +191,21 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
 impl WsSession {
     fn send(&self, ctx: &mut ws::WebsocketContext<Self>, frame: &ServerFrame) {
         ctx.text(frame.to_text());
+    }
+
+    /// On connect: hand the user's unread counts to the `ChatServer`, then
+    /// send the room list. Once the client has its first `rooms` frame, the
+    /// server is keeping its counts, so every later message is counted.
+    fn send_first_room_list(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        let app = self.app.clone();
+        let user_id = self.user.id;
+        let load = async move { super::unread::load(&app, user_id).await };
+        ctx.wait(load.into_actor(self).map(|result, act, ctx| {
+            if let Err(err) = result {
+                tracing::warn!(error = %err, "could not count unread messages");
+            }
+            act.send_room_list(ctx);
+        }));
     }
 
     fn send_room_list(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
