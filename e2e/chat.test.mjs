@@ -397,6 +397,13 @@ describe('Palaver in a real browser', { timeout: 180_000 }, () => {
     await page.locator('#composer textarea').press('Enter');
     await users.alice.page.locator('#messages li.message[data-seq] .body', { hasText: 'Loud and clear' }).waitFor();
     await page.locator('#messages li.message:not(.pending) .body', { hasText: 'Loud and clear' }).waitFor();
+    // Actions go through the JSON API; their events come back through the poll.
+    const question = message(page, 'Can you hear me, Carol?');
+    await act(page, question, 'react');
+    await page.locator('.picker button.emoji', { hasText: '👀' }).click();
+    await question.locator('.reactions button.reaction[aria-pressed="true"]', { hasText: '👀 1' }).waitFor();
+    await message(users.alice.page, 'Can you hear me, Carol?')
+      .locator('.reactions button.reaction[title="carol"]', { hasText: '👀 1' }).waitFor();
     await assertSameDocument(page);
     await shot(page, 'carol-long-polling');
     await poller.context.close();

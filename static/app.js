@@ -11,6 +11,7 @@
 //   js/message-actions.js  reply, react, edit in place, delete
 //   js/rich-text.js        the server's sanitised HTML rebuilt as DOM nodes
 //   js/composer.js         the message box: Enter, typing, reply mode
+//   js/outbox.js           sends and actions: frames, or the JSON API
 //   js/unread.js           read markers, unread in the title, notifications
 //   js/sidebar.js          rooms and DMs with unread badges, who is online,
 //                          the drawer on phones

@@ -1,5 +1,6 @@
 // The live room page: wires the connection, the message list and its
-// actions, the sidebar, the composer and the unread tracker together, and
+// actions, the sidebar, the composer, the outbox and the unread tracker
+// together, and
 // keeps the room's cursor (`seq`, the last event received) so that a
 // reconnect resumes with nothing missed and nothing shown twice.
 
@@ -9,11 +10,12 @@ import { enhanceCreateRoomForm, enhanceStartDmForm, rememberRoom } from './forms
 import { MessageActions } from './message-actions.js';
 import { MessageList } from './message-list.js';
 import { mentionsMe } from './message-view.js';
+import { Outbox } from './outbox.js';
 import { Sidebar } from './sidebar.js';
 import { TypingIndicator } from './typing.js';
 import { Unread } from './unread.js';
 import { enhanceUploader } from './uploader.js';
-import { apiRoomPath, errorText, fetchJson, newClientId, showNotice } from './util.js';
+import { apiRoomPath, fetchJson, showNotice } from './util.js';
 
 /** Older messages fetched per scroll to the top. */
 const HISTORY_PAGE = 50;
@@ -34,7 +36,7 @@ export class RoomPage {
     this.admin = list.dataset.admin === 'true';
     this.kind = list.dataset.roomKind || 'public';
     this.title = list.dataset.roomTitle || this.room;
-    const send = (frame) => this.connection.send(frame);
+    const send = (frame) => this.outbox.act(frame);
     this.actions = new MessageActions(list, {
       me: this.me,
       admin: this.admin,
@@ -50,8 +52,16 @@ export class RoomPage {
     this.sidebar = new Sidebar(this.room, this.me);
     this.typing = new TypingIndicator(document.getElementById('typing'));
     this.composer = new Composer(document.getElementById('composer'), {
-      onSubmit: (body, reply) => this.submitMessage(body, reply),
-      onTyping: () => send({ type: 'typing', room: this.room }),
+      onSubmit: (body, reply) => this.outbox.submit(body, reply),
+      onTyping: () => this.connection.send({ type: 'typing', room: this.room }),
+    });
+    this.outbox = new Outbox({
+      room: this.room,
+      connection: () => this.connection,
+      messages: this.messages,
+      composer: this.composer,
+      receive: (messages) => this.receive(messages, false),
+      receiveError: (frame) => this.receiveError(frame),
     });
     this.unread = new Unread({
       room: this.room,
@@ -121,11 +131,7 @@ export class RoomPage {
     this.resuming = true;
     this.pagingSince = 0;
     this.connection.send({ type: 'resume', room: this.room, after: this.lastSeq });
-    // The same client_id again: the server answers a repeat with the
-    // original ack and stores nothing twice.
-    for (const [clientId, item] of this.messages.pending) {
-      this.connection.send(this.sendFrame(clientId, item.body, item.reply));
-    }
+    this.outbox.resend();
   }
 
   handleFrame(frame) {
@@ -257,7 +263,7 @@ export class RoomPage {
 
   receiveError(frame) {
     if (frame.client_id && this.messages.pending.has(frame.client_id)) {
-      this.failSend(frame.client_id, frame.message || 'The message was not sent.');
+      this.outbox.failSend(frame.client_id, frame.message || 'The message was not sent.');
       return;
     }
     if (this.actions.refused(frame)) return;
@@ -337,7 +343,7 @@ export class RoomPage {
   // ---- while long-polling
 
   pollStarted() {
-    for (const [clientId, item] of this.messages.pending) this.sendOverApi(clientId, item.body, item.reply);
+    this.outbox.pollStarted();
     this.loadRoomsOverApi();
   }
 
@@ -349,52 +355,5 @@ export class RoomPage {
         this.unread.setRooms(data.rooms);
       }
     } catch (_) { /* the server-rendered list stays */ }
-  }
-
-  // ---- sending
-
-  sendFrame(clientId, body, reply) {
-    const frame = { type: 'send', room: this.room, body, client_id: clientId };
-    if (reply) frame.reply_to = reply.id;
-    return frame;
-  }
-
-  submitMessage(body, reply) {
-    const clientId = newClientId();
-    this.messages.addPending(clientId, body, reply);
-    if (this.connection.send(this.sendFrame(clientId, body, reply))) return;
-    // No open socket: post through the JSON API (which falls back to the
-    // form if there is no API); anything unanswered goes again on reconnect.
-    this.sendOverApi(clientId, body, reply);
-  }
-
-  async sendOverApi(clientId, body, reply) {
-    try {
-      const payload = { body, client_id: clientId };
-      if (reply) payload.reply_to = reply.id;
-      const { status, data } = await fetchJson(apiRoomPath(this.room) + '/messages', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify(payload),
-      });
-      if ((status === 200 || status === 201) && data && data.message) {
-        this.receive([data.message], false);
-      } else if (status === 404 || status === 405) {
-        // No JSON API here (or no such room): the ordinary form post still
-        // works, and shows the server's own page if it fails.
-        this.composer.submitNatively(this.messages.refused(clientId) || body, reply);
-      } else if (status >= 400 && status < 500 && data && data.error) {
-        this.failSend(clientId, errorText(data, 'The message was not sent.'));
-      }
-      // Otherwise (5xx, network) it stays pending and goes again on the
-      // next connection, with the same client_id.
-    } catch (_) { /* stays pending */ }
-  }
-
-  failSend(clientId, message) {
-    const item = this.messages.pending.get(clientId);
-    const reply = item ? item.reply : null;
-    this.composer.restore(this.messages.refused(clientId), reply);
-    this.composer.showError(message);
   }
 }

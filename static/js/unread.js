@@ -30,11 +30,19 @@ export class Unread {
     this.readSent = 0;
     this.readSentAt = 0;
     this.readTimer = null;
+    /** The highest seq seen while a report was held back. */
+    this.readSeen = 0;
   }
 
   start() {
-    document.addEventListener('visibilitychange', () => this.maybeRead());
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'hidden') this.flushRead();
+      else this.maybeRead();
+    });
     window.addEventListener('focus', () => this.maybeRead());
+    // Leaving the page (or another room's link) right after a message came
+    // must not lose its read marker to the throttle.
+    window.addEventListener('pagehide', () => this.flushRead());
     this.offerNotifications();
   }
 
@@ -86,8 +94,21 @@ export class Unread {
       if (!this.readTimer) {
         this.readTimer = setTimeout(() => { this.readTimer = null; this.maybeRead(opened); }, wait);
       }
+      this.readSeen = seq;
       return;
     }
+    this.sendRead(seq);
+  }
+
+  /** A report held back by the throttle goes now (the page is being left or hidden). */
+  flushRead() {
+    if (!this.readTimer) return;
+    clearTimeout(this.readTimer);
+    this.readTimer = null;
+    if (this.readSeen > this.readSent) this.sendRead(this.readSeen);
+  }
+
+  sendRead(seq) {
     if (!this.send({ type: 'read', room: this.room, seq })) return;
     this.readSent = seq;
     this.readSentAt = Date.now();
