@@ -14,6 +14,7 @@ pub mod config_file;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod markdown;
 pub mod metrics;
 pub mod state;
 pub mod telemetry;
