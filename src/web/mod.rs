@@ -8,6 +8,7 @@ pub mod ops;
 pub mod page;
 pub mod pages;
 pub mod rooms;
+pub mod search;
 pub mod uploads;
 
 use actix_web::web;
@@ -36,6 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/rooms/{name}/messages").route(web::post().to(rooms::post_message)))
         .service(web::resource("/rooms/{name}/uploads").route(web::post().to(uploads::upload_form)))
         .service(web::resource("/rooms/{name}/media").route(web::get().to(uploads::gallery)))
+        .route("/search", web::get().to(search::search_page))
         .service(web::resource("/uploads/{id}").route(web::get().to(uploads::file)))
         .service(web::resource("/uploads/{id}/thumb").route(web::get().to(uploads::thumbnail)))
         .route("/ws", web::get().to(crate::chat::session::ws_route))
@@ -58,6 +60,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::resource("/rooms/{room}/uploads")
                         .route(web::post().to(uploads::upload_api)),
                 )
-                .route("/online", web::get().to(api::online)),
+                .route("/online", web::get().to(api::online))
+                .route("/search", web::get().to(search::api_search)),
         );
 }

@@ -13,6 +13,7 @@ mod helpers;
 mod ops;
 mod persistence;
 mod rooms;
+mod search;
 mod site;
 mod tls;
 mod uploads;

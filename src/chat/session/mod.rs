@@ -252,9 +252,10 @@ impl WsSession {
             | ClientFrame::Delete { .. }
             | ClientFrame::React { .. }
             | ClientFrame::Unreact { .. }
-            | ClientFrame::Read { .. } => {
-                self.send(ctx, &ServerFrame::error("unknown_type", "not yet supported"))
-            }
+            | ClientFrame::Read { .. } => self.send(
+                ctx,
+                &ServerFrame::error("unknown_type", "not yet supported"),
+            ),
         }
     }
 
