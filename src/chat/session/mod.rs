@@ -252,10 +252,9 @@ impl WsSession {
             | ClientFrame::Delete { .. }
             | ClientFrame::React { .. }
             | ClientFrame::Unreact { .. }
-            | ClientFrame::Read { .. } => self.send(
-                ctx,
-                &ServerFrame::error("unknown_type", "not yet supported"),
-            ),
+            | ClientFrame::Read { .. } => {
+                self.send(ctx, &ServerFrame::error("unknown_type", "not yet supported"))
+            }
         }
     }
 
