@@ -124,7 +124,10 @@ impl fmt::Debug for Password {
     }
 }
 
-/// A message body: not blank, at most the configured number of characters.
+/// A message body: not blank, at most the configured number of characters,
+/// no control characters other than tab and line breaks. (Search marks its
+/// matches with control characters before escaping a snippet, so they must
+/// not occur in bodies; nor do they belong in chat text.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageBody(String);
 
@@ -137,6 +140,15 @@ impl MessageBody {
         if chars > max_chars {
             return Err(format!(
                 "Messages are at most {max_chars} characters long (this one has {chars})."
+            ));
+        }
+        if let Some(c) = raw
+            .chars()
+            .find(|c| c.is_ascii_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(format!(
+                "Messages may not contain control characters (found U+{:04X}).",
+                u32::from(c)
             ));
         }
         Ok(MessageBody(raw.to_string()))
@@ -256,6 +268,19 @@ mod tests {
         assert!(MessageBody::parse("hello", 5).is_ok());
         assert!(MessageBody::parse("hello!", 5).is_err());
         assert_eq!(MessageBody::parse(" hi ", 10).unwrap().as_str(), " hi ");
+    }
+
+    #[test]
+    fn message_bodies_refuse_control_characters_but_keep_tabs_and_line_breaks() {
+        assert!(MessageBody::parse("a\tb\r\nc\n", 10).is_ok());
+        for c in ['\u{0}', '\u{2}', '\u{3}', '\u{1b}', '\u{7f}'] {
+            let err = MessageBody::parse(&format!("hi{c}"), 10).unwrap_err();
+            assert!(err.contains("control characters"), "{err}");
+        }
+        assert_eq!(
+            MessageBody::parse("x\u{3}", 10).unwrap_err(),
+            "Messages may not contain control characters (found U+0003)."
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod models;
 pub mod reads;
 pub mod rooms;
 pub mod schema;
+pub mod search;
 pub mod sessions;
 pub mod uploads;
 pub mod users;

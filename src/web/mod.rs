@@ -10,6 +10,7 @@ pub mod ops;
 pub mod page;
 pub mod pages;
 pub mod rooms;
+pub mod search;
 pub mod uploads;
 
 use actix_web::web;
@@ -52,6 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/dms").route(web::post().to(dms::open_form)))
         .service(web::resource("/users/{name}").route(web::get().to(dms::user_page)))
+        .route("/search", web::get().to(search::search_page))
         .service(web::resource("/uploads/{id}").route(web::get().to(uploads::file)))
         .service(web::resource("/uploads/{id}/thumb").route(web::get().to(uploads::thumbnail)))
         .route("/ws", web::get().to(crate::chat::session::ws_route))
@@ -89,6 +91,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::delete().to(message_actions::unreact_api)),
                 )
                 .service(web::resource("/dms").route(web::post().to(dms::open_api)))
-                .route("/online", web::get().to(api::online)),
+                .route("/online", web::get().to(api::online))
+                .route("/search", web::get().to(search::api_search)),
         );
 }

@@ -15,6 +15,7 @@ mod helpers;
 mod ops;
 mod persistence;
 mod rooms;
+mod search;
 mod site;
 mod tls;
 mod unread;
