@@ -560,7 +560,7 @@ describe('Palaver in a real browser', { timeout: 180_000 }, () => {
     assert.equal(await edited.locator('.actions button[data-action="delete"]').count(), 0);
     assert.equal(await target.locator('.actions button[data-action="edit"]').count(), 0);
     // Esc cancels an edit without sending anything.
-    await act(alice, mine, 'edit');
+    await act(alice, alice.locator(`#m${seq}`), 'edit');
     await editor.fill('never sent');
     await editor.press('Escape');
     await alice.locator(`#m${seq} .editor`).waitFor({ state: 'detached' });

@@ -53,6 +53,9 @@ export class MessageActions {
   decorate(li) {
     const old = li.querySelector(':scope > .actions');
     if (old) old.remove();
+    // Rebuilt from the server's state: an editor or prompt it held is gone.
+    if (!li.querySelector('.editor')) li.classList.remove('editing');
+    if (this.waiting && !this.waiting.box.isConnected) this.waiting = null;
     if (li.classList.contains('deleted') || !li.dataset.id) return;
     const bar = el('div', 'actions');
     bar.setAttribute('role', 'toolbar');
