@@ -750,6 +750,12 @@ describe('Palaver in a real browser', { timeout: 180_000 }, () => {
     await phone.page.locator('#sidebar.open #dm-list li', { hasText: 'alice' }).waitFor();
     await shot(phone.page, 'phone-360-sidebar-dms');
     await phone.context.close();
+    // The home page lists the DM by who it is with.
+    const alice = users.alice.page;
+    await alice.goto(url('/'));
+    const dm = alice.locator('.room-list li[data-room^="dm-"] a');
+    assert.equal(await dm.textContent(), 'bob');
+    await shot(alice, 'alice-home-dms');
   });
 
   it('without JavaScript, messages can be reacted to, edited and deleted through forms', async () => {
