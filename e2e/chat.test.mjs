@@ -682,6 +682,8 @@ describe('Palaver in a real browser', { timeout: 180_000 }, () => {
     const alice = users.alice.page;
     const bob = users.bob.page;
     await openRoom(alice, ROOM);
+    // Alice read bob's last DM just before leaving it: nothing is unread there.
+    await alice.locator('#dm-list li .badge').waitFor({ state: 'detached' });
     // Bob is elsewhere: a mention in the public room gets its own badge.
     await openRoom(bob, OTHER_ROOM);
     await say(alice, 'Hey @bob, have a look');
@@ -774,6 +776,7 @@ describe('Palaver in a real browser', { timeout: 180_000 }, () => {
       const id = await li.getAttribute('data-id');
       const item = () => page.locator(`#messages li.message[data-id="${id}"]`);
       await item().locator('details.msg-forms > summary').click();
+      await item().locator('details.msg-forms .edit-form button').scrollIntoViewIfNeeded();
       await shot(page, 'alice-nojs-actions');
       await Promise.all([page.waitForLoadState('load'), item().locator('.react-picker button', { hasText: '🎉' }).click()]);
       await item().locator('.reactions button.reaction[aria-pressed="true"]', { hasText: '🎉 1' }).waitFor();

@@ -35,7 +35,17 @@ export class MessageList {
     this.atStart = false;
     list.style.overflowAnchor = 'none'; // keepPlace() does it, once
     for (const li of list.querySelectorAll('li.message[data-seq]')) this.adopt(li);
-    list.addEventListener('scroll', () => { if (this.nearBottom()) jumpEl.hidden = true; }, { passive: true });
+    /** The list was scrolled to the bottom when last looked at. */
+    this.atBottom = true;
+    list.addEventListener('scroll', () => {
+      this.atBottom = this.nearBottom();
+      if (this.atBottom) jumpEl.hidden = true;
+    }, { passive: true });
+    // The list gets shorter when the composer grows (reply bar, a longer
+    // draft, an upload preview): a reader at the bottom stays there.
+    if (window.ResizeObserver) {
+      new ResizeObserver(() => { if (this.atBottom) this.list.scrollTop = this.list.scrollHeight; }).observe(list);
+    }
     jumpEl.addEventListener('click', () => this.scrollToBottom());
   }
 

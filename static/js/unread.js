@@ -7,7 +7,7 @@
 // is hidden — only if the reader allowed notifications, after clicking
 // "Enable notifications".
 
-import { roomLabel, roomPath } from './util.js';
+import { apiRoomPath, roomLabel, roomPath } from './util.js';
 
 /** At most one `read` frame per this many ms. */
 const READ_EVERY_MS = 1000;
@@ -40,9 +40,10 @@ export class Unread {
       else this.maybeRead();
     });
     window.addEventListener('focus', () => this.maybeRead());
-    // Leaving the page (or another room's link) right after a message came
-    // must not lose its read marker to the throttle.
-    window.addEventListener('pagehide', () => this.flushRead());
+    // Leaving the page (for another room, say) right after a message came
+    // must not lose its read marker to the throttle; the socket may be gone
+    // before a frame leaves, so it goes as a beacon to the JSON API.
+    window.addEventListener('pagehide', () => this.flushRead(true));
     this.offerNotifications();
   }
 
@@ -100,12 +101,17 @@ export class Unread {
     this.sendRead(seq);
   }
 
-  /** A report held back by the throttle goes now (the page is being left or hidden). */
-  flushRead() {
+  /** A report held back by the throttle goes now (the page is being hidden, or left). */
+  flushRead(leaving = false) {
     if (!this.readTimer) return;
     clearTimeout(this.readTimer);
     this.readTimer = null;
-    if (this.readSeen > this.readSent) this.sendRead(this.readSeen);
+    if (this.readSeen <= this.readSent) return;
+    if (leaving && navigator.sendBeacon) {
+      const body = new Blob([JSON.stringify({ seq: this.readSeen })], { type: 'application/json' });
+      if (navigator.sendBeacon(apiRoomPath(this.room) + '/read', body)) return;
+    }
+    this.sendRead(this.readSeen);
   }
 
   sendRead(seq) {
