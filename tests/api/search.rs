@@ -292,3 +292,59 @@ async fn the_search_page_renders_without_a_query_and_without_results() {
     let missing = app.get("/search?q=x&room=nope").await;
     assert_eq!(missing.status().as_u16(), 404);
 }
+
+#[actix_web::test]
+async fn an_edited_message_is_found_by_its_new_words_only_and_a_deleted_one_not_at_all() {
+    let (app, token) = app_with_room().await;
+    let id = say(&app, &token, "general", "meet at the lighthouse").await;
+    assert_eq!(
+        ids(&search(&app, &token, &[("q", "lighthouse")]).await.1),
+        vec![id]
+    );
+    let res = app
+        .api(Method::PATCH, &format!("/api/messages/{id}"), &token)
+        .json(&serde_json::json!({"body": "meet at the harbour"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(ids(&search(&app, &token, &[("q", "lighthouse")]).await.1).is_empty());
+    assert_eq!(
+        ids(&search(&app, &token, &[("q", "harbour")]).await.1),
+        vec![id]
+    );
+    let res = app
+        .api(Method::DELETE, &format!("/api/messages/{id}"), &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(ids(&search(&app, &token, &[("q", "harbour")]).await.1).is_empty());
+}
+
+#[actix_web::test]
+async fn a_dm_is_searched_by_its_members_only() {
+    let (app, alice) = app_with_room().await;
+    let bob = app.api_user("bob").await;
+    let eve = app.api_user("eve").await;
+    let res = app
+        .api(Method::POST, "/api/dms", &alice)
+        .json(&serde_json::json!({"users": ["bob"]}))
+        .send()
+        .await
+        .unwrap();
+    let room = res.json::<Value>().await.unwrap()["room"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let id = say(&app, &alice, &room, "the surprise party is friday").await;
+    for member in [&alice, &bob] {
+        assert_eq!(
+            ids(&search(&app, member, &[("q", "surprise party")]).await.1),
+            vec![id]
+        );
+    }
+    assert!(ids(&search(&app, &eve, &[("q", "surprise party")]).await.1).is_empty());
+    let (status, _) = search(&app, &eve, &[("q", "surprise"), ("room", &room)]).await;
+    assert_eq!(status, 404);
+}

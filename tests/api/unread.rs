@@ -63,6 +63,11 @@ async fn unread_counts_and_mentions_follow_messages_and_clear_in_every_tab() {
         .api_post(&alice, "general", json!({"body": "@bob look at this"}))
         .await;
     assert_eq!(message["mentions"], json!(["bob"]));
+    let html = message["html"].as_str().unwrap();
+    assert!(
+        html.contains(r#"class="mention""#) && html.contains(r#"href="/users/bob""#),
+        "{html}"
+    );
     for tab in [&mut tab1, &mut tab2] {
         assert_eq!(next_unread(tab).await, ("general".into(), 1, 0));
         assert_eq!(next_unread(tab).await, ("general".into(), 2, 1));
