@@ -73,6 +73,11 @@ pub fn before(
 }
 
 /// The message a user already sent with this idempotency key, if any.
+///
+/// `(user_id, client_id)` is UNIQUE, so no `LIMIT`: `.first()` would bind
+/// `LIMIT ?`, and SQLite marks a statement with a bound LIMIT for
+/// re-preparation whenever that parameter is rebound, so the writer parsed
+/// and planned this query again for every message it stored.
 pub fn find_by_client_id(
     conn: &mut Conn,
     user_id: i32,
@@ -82,7 +87,7 @@ pub fn find_by_client_id(
         .filter(messages::user_id.eq(user_id))
         .filter(messages::client_id.eq(client_id))
         .select(Message::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
