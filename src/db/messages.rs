@@ -201,6 +201,11 @@ fn reply_previews(conn: &mut Conn, ids: &[i32]) -> QueryResult<HashMap<i32, Repl
 }
 
 /// The message a user already sent with this idempotency key, if any.
+///
+/// `(user_id, client_id)` is UNIQUE, so no `LIMIT`: `.first()` would bind
+/// `LIMIT ?`, and SQLite marks a statement with a bound LIMIT for
+/// re-preparation whenever that parameter is rebound, so the writer parsed
+/// and planned this query again for every message it stored.
 pub fn find_by_client_id(
     conn: &mut Conn,
     user_id: i32,
@@ -210,7 +215,7 @@ pub fn find_by_client_id(
         .filter(messages::user_id.eq(user_id))
         .filter(messages::client_id.eq(client_id))
         .select(Message::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
