@@ -60,9 +60,11 @@ pub struct UnreadBook {
 }
 
 impl UnreadBook {
-    /// Replace what is known of a user.
+    /// Replace what is known of a user (from now on their counts are kept,
+    /// even where they have none yet).
     pub fn load(&mut self, user_id: i32, rooms: Vec<Unread>) {
         self.forget(user_id);
+        self.users.entry(user_id).or_default();
         for unread in rooms {
             self.set(user_id, unread);
         }
@@ -98,10 +100,13 @@ impl UnreadBook {
     /// Apply a new or deleted message (event `seq`) in `room_id`; returns
     /// the users whose counts changed, with their new state.
     pub fn apply(&mut self, room_id: i32, seq: i64, change: &UnreadChange) -> Vec<(i32, Unread)> {
-        let Some(watchers) = self.watchers.get(&room_id) else {
-            return Vec::new();
-        };
         let mut changed = Vec::new();
+        if change.delta > 0 {
+            self.first_mentions(room_id, seq, change, &mut changed);
+        }
+        let Some(watchers) = self.watchers.get(&room_id) else {
+            return changed;
+        };
         for &user_id in watchers {
             let Some(unread) = self
                 .users
@@ -125,6 +130,35 @@ impl UnreadBook {
             changed.push((user_id, *unread));
         }
         changed
+    }
+
+    /// Online users mentioned in a room they have no count in: the writer
+    /// gave them a marker just before the message, so it is their first
+    /// unread there.
+    fn first_mentions(
+        &mut self,
+        room_id: i32,
+        seq: i64,
+        change: &UnreadChange,
+        changed: &mut Vec<(i32, Unread)>,
+    ) {
+        for &user_id in &change.mentioned {
+            let Some(rooms) = self.users.get(&user_id) else {
+                continue;
+            };
+            if user_id == change.author_id || rooms.contains_key(&room_id) {
+                continue;
+            }
+            let unread = Unread {
+                room_id,
+                last_read_seq: change.message_seq - 1,
+                count: 1,
+                mentions: 1,
+                room_seq: seq,
+            };
+            self.set(user_id, unread);
+            changed.push((user_id, unread));
+        }
     }
 }
 
@@ -181,6 +215,22 @@ mod tests {
         book.apply(10, 1, &message(1, 1, 1, vec![2]));
         let changed = book.apply(10, 2, &message(-1, 1, 1, vec![2]));
         assert_eq!((changed[0].1.count, changed[0].1.mentions), (0, 0));
+    }
+
+    #[test]
+    fn a_mention_in_a_room_never_opened_starts_its_count() {
+        let mut book = UnreadBook::default();
+        book.load(2, Vec::new());
+        let changed = book.apply(10, 7, &message(1, 1, 7, vec![2, 3]));
+        assert_eq!(changed.len(), 1, "user 3 is offline");
+        let (user, unread) = changed[0];
+        assert_eq!(
+            (user, unread.count, unread.mentions, unread.last_read_seq),
+            (2, 1, 1, 6)
+        );
+        // From then on the room is counted like any other.
+        let changed = book.apply(10, 8, &message(1, 1, 8, vec![]));
+        assert_eq!((changed[0].1.count, changed[0].1.mentions), (2, 1));
     }
 
     #[test]

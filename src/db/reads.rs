@@ -48,6 +48,19 @@ pub fn mark_read(conn: &mut Conn, user_id: i32, room_id: i32, seq: i64) -> Query
         .first(conn)
 }
 
+/// Give the user a marker just before `seq` in a room where they have
+/// none, so a message there that mentions them counts as unread.
+pub fn ensure_marker(conn: &mut Conn, user_id: i32, room_id: i32, seq: i64) -> QueryResult<()> {
+    diesel::insert_or_ignore_into(read_markers::table)
+        .values((
+            read_markers::user_id.eq(user_id),
+            read_markers::room_id.eq(room_id),
+            read_markers::last_read_seq.eq(seq.max(0)),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
 /// Unread state of every room the user has a marker in.
 pub fn for_user(conn: &mut Conn, user_id: i32) -> QueryResult<Vec<Unread>> {
     let markers: Vec<(i32, i64, i64)> = read_markers::table

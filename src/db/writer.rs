@@ -362,6 +362,10 @@ fn store_message(conn: &mut Conn, job: &NewMessageJob) -> QueryResult<Outcome> {
     let ids: Vec<i32> = mentioned.iter().map(|(id, _)| *id).collect();
     if !ids.is_empty() {
         messages::set_mentions(conn, message.id, &ids)?;
+        // A mention counts even in a room its user never opened.
+        for &user_id in ids.iter().filter(|&&id| id != job.user_id) {
+            super::reads::ensure_marker(conn, user_id, job.room_id, seq - 1)?;
+        }
     }
     let view = MessageView {
         user_name: job.user_name.clone(),

@@ -85,7 +85,11 @@ async fn resubmitting_the_same_form_stores_one_message() {
         );
     }
     let page = app.get_text("/rooms/echo").await;
-    assert_eq!(page.matches("<p>only once</p>").count(), 1, "one stored message");
+    assert_eq!(
+        page.matches("<p>only once</p>").count(),
+        1,
+        "one stored message"
+    );
 }
 
 #[actix_web::test]

@@ -176,3 +176,24 @@ async fn a_new_dm_counts_unread_for_its_members_from_the_start() {
         (1, 0)
     );
 }
+
+#[actix_web::test]
+async fn a_mention_counts_even_in_a_room_never_opened() {
+    let app = spawn_app().await;
+    let alice = app.api_user("alice").await;
+    let bob = app.api_user("bob").await;
+    app.api_create_room(&alice, "random").await;
+    app.api_post(&alice, "random", json!({"body": "no one reads this"}))
+        .await;
+    let mut bob_ws = app.open_ws(&bob).await;
+    app.api_post(&alice, "random", json!({"body": "@bob your opinion?"}))
+        .await;
+    assert_eq!(next_unread(&mut bob_ws).await, ("random".into(), 1, 1));
+    app.api_post(&alice, "random", json!({"body": "and more"}))
+        .await;
+    assert_eq!(next_unread(&mut bob_ws).await, ("random".into(), 2, 1));
+    assert_eq!(
+        unread_of(&app.get_json("/api/rooms", &bob).await, "random"),
+        (2, 1)
+    );
+}
