@@ -18,6 +18,7 @@ use super::rooms::show_room;
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::chat::{self, RoomRef};
 use crate::db;
+use crate::domain::MessageBody;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::uploads::{Kind, StoredFile, UploadError};
@@ -83,7 +84,11 @@ async fn read_parts(
             checked = true;
         }
         match name.as_str() {
-            "caption" => parts.caption = text_field(&mut field, caption_max).await?,
+            "caption" => {
+                parts.caption = text_field(&mut field, caption_max).await?;
+                // Refuse a bad caption before a file that follows is stored.
+                check_caption(state, &parts.caption)?;
+            }
             "file" if parts.file.is_none() => {
                 let original = field
                     .content_disposition()
@@ -112,14 +117,19 @@ async fn post(
     let Some((file, original)) = parts.file else {
         return Err(AppError::bad_request("Choose a file to upload."));
     };
-    let chars = parts.caption.chars().count();
-    if chars > state.config.max_message_chars {
-        return Err(AppError::bad_request(format!(
-            "Captions are at most {} characters long (this one has {chars}).",
-            state.config.max_message_chars
-        )));
-    }
+    check_caption(state, &parts.caption)?;
     chat::post_upload(state, user, room, parts.caption, file, &original).await
+}
+
+/// A caption may be empty; otherwise it is a message body like any other
+/// (length, no control characters).
+fn check_caption(state: &AppState, caption: &str) -> Result<(), AppError> {
+    if caption.trim().is_empty() {
+        return Ok(());
+    }
+    MessageBody::parse(caption, state.config.max_message_chars)
+        .map(drop)
+        .map_err(|message| AppError::BadRequest(message.replace("Messages", "Captions")))
 }
 
 /// `POST /rooms/{name}/uploads`: the room page's upload form.

@@ -340,6 +340,17 @@ async fn bad_uploads_are_refused_clearly_and_leave_nothing_behind() {
     }
     assert!(stored_files(&app).is_empty(), "{:?}", stored_files(&app));
 
+    // A caption is held to the rules of a message body.
+    for caption in ["bell\u{7}", &"x".repeat(5000)] {
+        let res = api_upload(&app, &alice, "bad", "a.txt", b"hello".to_vec(), caption).await;
+        assert_eq!(res.status().as_u16(), 400, "{caption:.20}");
+        let body: Value = res.json().await.unwrap();
+        assert!(
+            body["error"]["message"].as_str().unwrap().len() > 10,
+            "{body}"
+        );
+    }
+
     // No file field at all.
     let form = Form::new().text("caption", "no file");
     let res = app
