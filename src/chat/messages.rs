@@ -130,6 +130,13 @@ pub struct LoadUnread {
     pub rooms: Vec<crate::db::reads::Unread>,
 }
 
+/// The unread counts kept for an online user, by room id (empty if none).
+#[derive(Message)]
+#[rtype(result = "HashMap<i32, crate::db::reads::Unread>")]
+pub struct GetUnread {
+    pub user_id: i32,
+}
+
 /// A user read a room (or opened it for the first time): store their new
 /// state and tell every one of their sessions (`unread` frame).
 #[derive(Message)]

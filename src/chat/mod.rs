@@ -19,12 +19,17 @@ use std::num::NonZeroU32;
 use actix::Addr;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use self::messages::{GetOnline, Online, Publish, RefreshRooms, RoomEvent, UnreadChange};
+use std::collections::HashMap;
+
+use self::messages::{
+    GetOnline, GetUnread, Online, Publish, RefreshRooms, RoomEvent, UnreadChange,
+};
 use self::protocol::{MessageObject, RoomInfo, ServerFrame};
 use self::server::ChatServer;
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::db::models::{NewUpload, RoomKind, Upload};
+use crate::db::reads::Unread;
 use crate::db::writer::{CommitHook, Committed, Event, Job, NewMessageJob, Refusal, WriteError};
 use crate::domain::{ClientId, MessageBody, RoomName};
 use crate::error::AppError;
@@ -288,23 +293,47 @@ pub async fn online(state: &AppState) -> Online {
     state.chat.send(GetOnline).await.unwrap_or_default()
 }
 
+/// Where a room list's unread counts come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counts {
+    /// Counted from the database now (pages, the API).
+    Stored,
+    /// The counts the `ChatServer` keeps for an online user, so a socket's
+    /// `rooms` frame agrees with the `unread` frames around it.
+    Live,
+}
+
 /// The rooms `user_id` sees — every public room alphabetically, then their
 /// DMs — with message counts, online counts and their unread counts; and
 /// the current online snapshot.
 pub async fn room_list(
     state: &AppState,
     user_id: i32,
+    counts: Counts,
 ) -> Result<(Vec<RoomInfo>, Online), AppError> {
-    let (public, dms, members, unread) = state
+    let stored = counts == Counts::Stored;
+    let (public, dms, members, stored_unread) = state
         .db(move |conn| {
             let public = db::rooms::list(conn)?;
             let dms = db::rooms::list_dms(conn, user_id)?;
             let ids: Vec<i32> = dms.iter().map(|r| r.id).collect();
             let members = db::rooms::member_names(conn, &ids)?;
-            let unread = db::reads::for_user(conn, user_id)?;
+            let unread = if stored {
+                db::reads::for_user(conn, user_id)?
+            } else {
+                Vec::new()
+            };
             Ok::<_, AppError>((public, dms, members, unread))
         })
         .await?;
+    let unread: HashMap<i32, Unread> = match counts {
+        Counts::Stored => stored_unread.into_iter().map(|u| (u.room_id, u)).collect(),
+        Counts::Live => state
+            .chat
+            .send(GetUnread { user_id })
+            .await
+            .unwrap_or_default(),
+    };
     let online = online(state).await;
     let mut members = members;
     let rooms = public
@@ -312,7 +341,7 @@ pub async fn room_list(
         .map(|r| (r, RoomKind::Public))
         .chain(dms.into_iter().map(|r| (r, RoomKind::Dm)))
         .map(|(r, kind)| {
-            let counts = unread.iter().find(|u| u.room_id == r.id);
+            let counts = unread.get(&r.id);
             RoomInfo {
                 online: online.rooms.get(&r.id).copied().unwrap_or(0),
                 kind: kind.as_str().to_string(),

@@ -459,6 +459,14 @@ impl Handler<LoadUnread> for ChatServer {
     }
 }
 
+impl Handler<GetUnread> for ChatServer {
+    type Result = MessageResult<GetUnread>;
+
+    fn handle(&mut self, msg: GetUnread, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.unread.of(msg.user_id))
+    }
+}
+
 impl Handler<SetUnread> for ChatServer {
     type Result = ();
 

@@ -60,14 +60,29 @@ pub struct UnreadBook {
 }
 
 impl UnreadBook {
-    /// Replace what is known of a user (from now on their counts are kept,
-    /// even where they have none yet).
+    /// Take a user's counts as just read from the database; from now on
+    /// they are kept, even for rooms where the user has none yet. A count
+    /// already kept that is newer (a later read marker, or later events)
+    /// stays: the database read may have raced a `read` from another tab.
     pub fn load(&mut self, user_id: i32, rooms: Vec<Unread>) {
-        self.forget(user_id);
         self.users.entry(user_id).or_default();
         for unread in rooms {
-            self.set(user_id, unread);
+            let newer_kept = self
+                .users
+                .get(&user_id)
+                .and_then(|kept| kept.get(&unread.room_id))
+                .is_some_and(|kept| {
+                    (kept.last_read_seq, kept.room_seq) > (unread.last_read_seq, unread.room_seq)
+                });
+            if !newer_kept {
+                self.set(user_id, unread);
+            }
         }
+    }
+
+    /// The counts kept for a user, by room.
+    pub fn of(&self, user_id: i32) -> HashMap<i32, Unread> {
+        self.users.get(&user_id).cloned().unwrap_or_default()
     }
 
     /// Replace one room's state of a user.
@@ -231,6 +246,17 @@ mod tests {
         // From then on the room is counted like any other.
         let changed = book.apply(10, 8, &message(1, 1, 8, vec![]));
         assert_eq!((changed[0].1.count, changed[0].1.mentions), (2, 1));
+    }
+
+    #[test]
+    fn a_stale_load_does_not_undo_a_newer_read() {
+        let mut book = UnreadBook::default();
+        // Another tab read the room up to 9 ...
+        book.set(2, state(10, 9, 0, 9));
+        // ... while this tab's database read still saw the marker at 7.
+        book.load(2, vec![state(10, 7, 2, 9), state(11, 0, 4, 4)]);
+        assert_eq!(book.of(2)[&10].count, 0);
+        assert_eq!(book.of(2)[&11].count, 4);
     }
 
     #[test]

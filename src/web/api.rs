@@ -121,7 +121,7 @@ pub async fn rooms(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    let (rooms, _) = chat::room_list(&state, user.id).await?;
+    let (rooms, _) = chat::room_list(&state, user.id, chat::Counts::Stored).await?;
     Ok(HttpResponse::Ok().json(RoomsAnswer { rooms }))
 }
 

@@ -40,7 +40,8 @@ pub async fn home_page(
         .unwrap_or(0)
         .saturating_add(1);
     let viewer = user.0.as_ref();
-    let (rooms, online) = chat::room_list(state, viewer.map_or(0, |u| u.id)).await?;
+    let (rooms, online) =
+        chat::room_list(state, viewer.map_or(0, |u| u.id), chat::Counts::Stored).await?;
     let me = viewer.map_or("", |u| u.name.as_str());
     let rooms: Vec<RoomItem> = rooms
         .into_iter()

@@ -193,7 +193,7 @@ pub(crate) async fn show_room(
         .iter()
         .map(|view| MessageItem::new(view, &room.name, user, edit_window))
         .collect();
-    let (sidebar_rooms, _) = chat::room_list(state, user.id).await?;
+    let (sidebar_rooms, _) = chat::room_list(state, user.id, chat::Counts::Stored).await?;
     let members = sidebar_rooms
         .iter()
         .find(|r| r.name == room.name)

@@ -211,7 +211,7 @@ impl WsSession {
     fn send_room_list(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
         let app = self.app.clone();
         let user_id = self.user.id;
-        let list = async move { super::room_list(&app, user_id).await };
+        let list = async move { super::room_list(&app, user_id, super::Counts::Live).await };
         ctx.spawn(list.into_actor(self).map(|result, act, ctx| {
             if let Ok((rooms, _)) = result {
                 act.send(ctx, &ServerFrame::Rooms { rooms });
