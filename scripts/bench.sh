@@ -389,7 +389,7 @@ def fmt(v, digits=0):
         return "–"
     return f"{v:,.{digits}f}"
 
-print(f"Medians of {runs} run(s) per server; {warmup} s warm-up, {duration} s measured.\n")
+print("Medians over the runs of each server; CPU is % of one core; errors count error frames, failed and lost connections.\n")
 for shape, title in SHAPES.items():
     files = sorted(glob.glob(f"{results}/{shape}__*__*.json"))
     if not files:
@@ -401,7 +401,10 @@ for shape, title in SHAPES.items():
         mem_path = path[:-5] + ".mem"
         report["_mem"] = load(mem_path) if os.path.exists(mem_path) else {}
         by_server.setdefault(server, []).append(report)
+    settings = next((r["settings"] for rs in by_server.values() for r in rs if "settings" in r), {})
+    duration = settings.get("duration_secs", duration)
     print(f"### {shape}: {title}\n")
+    print(f"{settings.get('warmup_secs', warmup)} s warm-up, {duration} s measured.\n")
     rates = {r.get("settings", {}).get("rate") for rs in by_server.values() for r in rs} - {None}
     if rates:
         print(f"Rate: {', '.join(fmt(r) for r in sorted(rates))} msg/s in total.\n")
@@ -429,7 +432,7 @@ for shape, title in SHAPES.items():
         )
     ceiling = rows.get("ceiling", {}).get("delivered")
     node = rows.get("node", {}).get("delivered")
-    print("| server | delivered/s (median) | runs | p50 / p99 / max ms | delivered | errors | server CPU % | RSS peak MiB | KiB/conn | load avg | × ceiling | × Node |")
+    print("| server | delivered/s (median) | each run | p50 / p99 / max ms | delivered | errors | server CPU % | RSS peak MiB | KiB/conn | load avg | × ceiling | × Node |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for server, row in rows.items():
         ratio = lambda ref: fmt(row["delivered"] / ref, 2) + "×" if ref and row["delivered"] is not None else "–"
