@@ -219,7 +219,19 @@ start_server() {
 }
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# Resident memory of PID once a second, "unix-seconds KiB" per line, until
+# it is killed.
+sample_rss() {
+  while kill -0 "$1" 2>/dev/null; do
+    printf '%s %s\n' "$(date +%s.%N)" "$(rss_kib "$1")"
+    sleep 1
+  done
+}
+
+# How long before palaver-load exits its measured window ends (the drain,
+# plus a margin): the RSS sample taken then is the in-window figure.
+RSS_BEFORE_EXIT_SECS=4
 
 # One load run: run_load SHAPE SERVER RUN palaver-load-args...
 run_load() {
@@ -227,8 +239,10 @@ run_load() {
   shift 3
   local base="$RESULTS/${shape}__${server}__${run}"
   start_server "$server" "$base.log"
-  local rss0
+  local rss0 sampler
   rss0=$(rss_kib "$SERVER_PID")
+  sample_rss "$SERVER_PID" >"$base.rss" &
+  sampler=$!
   local raw=()
   [ "$server" = palaver ] || raw=(--raw)
   local limit=$((shape_warmup + DURATION + 10 + SETUP_SECS))
@@ -236,14 +250,28 @@ run_load() {
   if ! timeout "$limit" "$LOAD" --quiet --json --server-pid "$SERVER_PID" "${raw[@]}" \
       --url "http://127.0.0.1:$PORT" --warmup "$shape_warmup" --duration "$DURATION" "$@" \
       >"$base.json" 2>"$base.stderr"; then
-    say "  palaver-load failed or timed out (see below); the run is recorded as failed"
-    tail -n 5 "$base.stderr" >&2 || true
-    echo '{"failed": true}' >"$base.json"
+    # A report with a failing verdict (e.g. nothing delivered) is still a
+    # result; only a run that printed none is recorded as failed.
+    if ! python3 -c 'import json, sys; json.load(open(sys.argv[1]))["settings"]' "$base.json" 2>/dev/null; then
+      say "  palaver-load failed or timed out (see below); the run is recorded as failed"
+      tail -n 5 "$base.stderr" >&2 || true
+      echo '{"failed": true}' >"$base.json"
+    fi
   fi
-  # Peak resident memory while the clients were connected, and before.
-  printf '{"rss_start_kib": %s, "rss_peak_kib": %s}\n' "$rss0" "$(hwm_kib "$SERVER_PID")" >"$base.mem"
+  local ended
+  ended=$(date +%s.%N)
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  # Memory before the clients came, inside the measured window (the last
+  # sample RSS_BEFORE_EXIT_SECS before the tool exited), and the peak.
+  local in_window
+  in_window=$(awk -v t="$ended" -v m="$RSS_BEFORE_EXIT_SECS" '$1 <= t - m {v = $2} END {print v + 0}' "$base.rss")
+  printf '{"rss_start_kib": %s, "rss_window_kib": %s, "rss_peak_kib": %s}\n' \
+    "$rss0" "$in_window" "$(hwm_kib "$SERVER_PID")" >"$base.mem"
   stop_server
 }
+
+hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 median_sent() {
   python3 - "$RESULTS" "$1" <<'EOF'
@@ -415,10 +443,12 @@ for shape, title in SHAPES.items():
         lat = lambda key: med([r["latency_ms"][key] for r in ok if r["latency_ms"]["count"]])
         errors = sum(sum(r.get("errors", {}).values()) + r["connections"]["failed"] + r["connections"]["lost"] for r in ok)
         clients = ok[0]["settings"]["clients"] if ok else 0
+        # Per connection: in-window RSS (else the peak) above the idle server's.
         rss = [
-            (r["_mem"].get("rss_peak_kib", 0) - r["_mem"].get("rss_start_kib", 0)) / max(clients, 1)
+            (r["_mem"].get("rss_window_kib") or r["_mem"].get("rss_peak_kib", 0)) - r["_mem"].get("rss_start_kib", 0)
             for r in ok if r["_mem"].get("rss_peak_kib")
         ]
+        rss = [kib / max(clients, 1) for kib in rss]
         cpu = med([r["cpu"]["server_secs"] / duration * 100 for r in ok if r["cpu"].get("server_secs") is not None])
         loads = [x for r in ok for x in (r["cpu"].get("loadavg_start"), r["cpu"].get("loadavg_end")) if x is not None]
         rows[server] = dict(
@@ -428,11 +458,12 @@ for shape, title in SHAPES.items():
             complete=med([r["delivery"]["ratio"] for r in ok]),
             errors=errors, failed=failed, rss=med(rss),
             peak_mib=med([r["_mem"].get("rss_peak_kib", 0) / 1024 for r in ok]),
+            window_mib=med([r["_mem"]["rss_window_kib"] / 1024 for r in ok if r["_mem"].get("rss_window_kib")]),
             cpu=cpu, load=(min(loads), max(loads)) if loads else None,
         )
     ceiling = rows.get("ceiling", {}).get("delivered")
     node = rows.get("node", {}).get("delivered")
-    print("| server | delivered/s (median) | each run | p50 / p99 / max ms | delivered | errors | server CPU % | RSS peak MiB | KiB/conn | load avg | × ceiling | × Node |")
+    print("| server | delivered/s (median) | each run | p50 / p99 / max ms | delivered | errors | server CPU % | RSS in window / peak MiB | KiB/conn | load avg | × ceiling | × Node |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for server, row in rows.items():
         ratio = lambda ref: fmt(row["delivered"] / ref, 2) + "×" if ref and row["delivered"] is not None else "–"
@@ -441,7 +472,7 @@ for shape, title in SHAPES.items():
         print(
             f"| {server} | {fmt(row['delivered'])} | {runs_text} | {fmt(row['p50'], 1)} / {fmt(row['p99'], 1)} / {fmt(row['max'], 1)} "
             f"| {fmt(row['complete'] * 100 if row['complete'] is not None else None, 2)} % | {row['errors']} | {fmt(row['cpu'], 1)} "
-            f"| {fmt(row['peak_mib'], 1)} | {fmt(row['rss'], 1)} | {load_text} | {ratio(ceiling)} | {ratio(node)} |"
+            f"| {fmt(row['window_mib'], 1)} / {fmt(row['peak_mib'], 1)} | {fmt(row['rss'], 1)} | {load_text} | {ratio(ceiling)} | {ratio(node)} |"
         )
     print()
 
