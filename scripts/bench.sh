@@ -23,8 +23,8 @@
 #             same rate
 #   rooms     5,000 clients in 500 rooms of 10, every client sending 1 msg/s
 #             (Palaver only: the peers have no rooms)
-#   idle      10,000 idle sockets (no sender) for the measured window: RSS per
-#             connection and CPU
+#   idle      10,000 idle sockets (no sender; Palaver's in 1,000 rooms of 10)
+#             after a 15 s settle: RSS per connection and CPU
 #   startup   time from exec to the first 200 from /healthz on an existing
 #             database (Palaver only); also the release binary's size
 #
@@ -52,6 +52,10 @@ SETUP_SECS=180
 # How long a server may take to answer /healthz before the run fails.
 START_TIMEOUT_SECS=30
 OPEN_FILES=65536
+# Warm-up of the idle shape: joins, history and presence frames of 10,000
+# new sockets settle before the CPU window starts.
+IDLE_SETTLE_SECS=15
+REPORT_ONLY=""
 
 usage() {
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
@@ -68,6 +72,7 @@ Options:
   --no-build           use the release binaries already in \$CARGO_TARGET_DIR
   --out FILE           write the markdown table to FILE instead of stdout
   --keep DIR           keep every run's JSON report and server log in DIR
+  --report-only DIR    print the table of a --keep DIR again; runs nothing
   -h, --help           this text
 EOF
 }
@@ -88,6 +93,7 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD=false; shift ;;
     --out) OUT=${2:?--out needs a file}; shift 2 ;;
     --keep) KEEP=${2:?--keep needs a dir}; shift 2 ;;
+    --report-only) REPORT_ONLY=${2:?--report-only needs a dir}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
@@ -137,6 +143,14 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+if [ -n "$REPORT_ONLY" ]; then
+  [ -d "$REPORT_ONLY" ] || die "--report-only: no such dir $REPORT_ONLY"
+  RESULTS=$REPORT_ONLY
+  SHAPE_LIST=()
+  BUILD=false
+  WITH_PEERS=false
+fi
+
 # --- build -------------------------------------------------------------------
 if $BUILD; then
   say "building release binaries (cargo build --release --bins)"
@@ -144,7 +158,9 @@ if $BUILD; then
 fi
 PALAVER=$TARGET_DIR/release/palaver
 LOAD=$TARGET_DIR/release/palaver-load
-[ -x "$PALAVER" ] && [ -x "$LOAD" ] || die "no release binaries in $TARGET_DIR/release (drop --no-build)"
+if [ -z "$REPORT_ONLY" ] && { [ ! -x "$PALAVER" ] || [ ! -x "$LOAD" ]; }; then
+  die "no release binaries in $TARGET_DIR/release (drop --no-build)"
+fi
 
 SERVERS=(palaver)
 if $WITH_PEERS; then
@@ -203,7 +219,19 @@ start_server() {
 }
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# Resident memory of PID once a second, "unix-seconds KiB" per line, until
+# it is killed.
+sample_rss() {
+  while kill -0 "$1" 2>/dev/null; do
+    printf '%s %s\n' "$(date +%s.%N)" "$(rss_kib "$1")"
+    sleep 1
+  done
+}
+
+# How long before palaver-load exits its measured window ends (the drain,
+# plus a margin): the RSS sample taken then is the in-window figure.
+RSS_BEFORE_EXIT_SECS=4
 
 # One load run: run_load SHAPE SERVER RUN palaver-load-args...
 run_load() {
@@ -211,23 +239,39 @@ run_load() {
   shift 3
   local base="$RESULTS/${shape}__${server}__${run}"
   start_server "$server" "$base.log"
-  local rss0
+  local rss0 sampler
   rss0=$(rss_kib "$SERVER_PID")
+  sample_rss "$SERVER_PID" >"$base.rss" &
+  sampler=$!
   local raw=()
   [ "$server" = palaver ] || raw=(--raw)
-  local limit=$((WARMUP + DURATION + 10 + SETUP_SECS))
+  local limit=$((shape_warmup + DURATION + 10 + SETUP_SECS))
   say "$shape #$run $server: palaver-load $*"
   if ! timeout "$limit" "$LOAD" --quiet --json --server-pid "$SERVER_PID" "${raw[@]}" \
-      --url "http://127.0.0.1:$PORT" --warmup "$WARMUP" --duration "$DURATION" "$@" \
+      --url "http://127.0.0.1:$PORT" --warmup "$shape_warmup" --duration "$DURATION" "$@" \
       >"$base.json" 2>"$base.stderr"; then
-    say "  palaver-load failed or timed out (see below); the run is recorded as failed"
-    tail -n 5 "$base.stderr" >&2 || true
-    echo '{"failed": true}' >"$base.json"
+    # A report with a failing verdict (e.g. nothing delivered) is still a
+    # result; only a run that printed none is recorded as failed.
+    if ! python3 -c 'import json, sys; json.load(open(sys.argv[1]))["settings"]' "$base.json" 2>/dev/null; then
+      say "  palaver-load failed or timed out (see below); the run is recorded as failed"
+      tail -n 5 "$base.stderr" >&2 || true
+      echo '{"failed": true}' >"$base.json"
+    fi
   fi
-  # Peak resident memory while the clients were connected, and before.
-  printf '{"rss_start_kib": %s, "rss_peak_kib": %s}\n' "$rss0" "$(hwm_kib "$SERVER_PID")" >"$base.mem"
+  local ended
+  ended=$(date +%s.%N)
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  # Memory before the clients came, inside the measured window (the last
+  # sample RSS_BEFORE_EXIT_SECS before the tool exited), and the peak.
+  local in_window
+  in_window=$(awk -v t="$ended" -v m="$RSS_BEFORE_EXIT_SECS" '$1 <= t - m {v = $2} END {print v + 0}' "$base.rss")
+  printf '{"rss_start_kib": %s, "rss_window_kib": %s, "rss_peak_kib": %s}\n' \
+    "$rss0" "$in_window" "$(hwm_kib "$SERVER_PID")" >"$base.mem"
   stop_server
 }
+
+hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 median_sent() {
   python3 - "$RESULTS" "$1" <<'EOF'
@@ -306,13 +350,15 @@ EOF
 
 # --- the runs ----------------------------------------------------------------
 say "results in $RESULTS; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
-for shape in "${SHAPE_LIST[@]}"; do
+for shape in "${SHAPE_LIST[@]+"${SHAPE_LIST[@]}"}"; do
   if [ "$shape" = startup ]; then
     startup_runs
     continue
   fi
   servers=("${SERVERS[@]}")
   args=()
+  palaver_args=()
+  shape_warmup=$WARMUP
   case "$shape" in
     small) args=(--clients 200 --senders 20) ;;
     fanout) args=(--clients 1000 --senders 10) ;;
@@ -326,11 +372,21 @@ for shape in "${SHAPE_LIST[@]}"; do
       servers=(palaver)
       args=(--clients 5000 --rooms 500 --senders 5000 --rate 5000)
       ;;
-    idle) args=(--clients 10000 --senders 0) ;;
+    idle)
+      # Rooms of 10 for Palaver: the load is the sockets and heartbeats, not
+      # presence lists of a 10,000-member room. The peers have one room.
+      args=(--clients 10000 --senders 0)
+      shape_warmup=$IDLE_SETTLE_SECS
+      palaver_args=(--rooms 1000)
+      ;;
   esac
   for run in $(seq 1 "$RUNS"); do
     for server in "${servers[@]}"; do
-      run_load "$shape" "$server" "$run" "${args[@]}"
+      if [ "$server" = palaver ]; then
+        run_load "$shape" "$server" "$run" "${args[@]}" "${palaver_args[@]}"
+      else
+        run_load "$shape" "$server" "$run" "${args[@]}"
+      fi
     done
   done
 done
@@ -344,7 +400,7 @@ SHAPES = {
     "fanout": "1,000 clients, 1 room, 10 senders, as fast as acks allow",
     "latency": "1,000 clients, 1 room, 10 senders at a fixed total rate",
     "rooms": "5,000 clients in 500 rooms, every client 1 msg/s",
-    "idle": "10,000 idle sockets",
+    "idle": "10,000 idle sockets (Palaver: 1,000 rooms of 10), measured after a 15 s settle",
 }
 ORDER = ["palaver", "ceiling", "node", "python"]
 
@@ -361,7 +417,7 @@ def fmt(v, digits=0):
         return "–"
     return f"{v:,.{digits}f}"
 
-print(f"Medians of {runs} run(s) per server; {warmup} s warm-up, {duration} s measured.\n")
+print("Medians over the runs of each server; CPU is % of one core; errors count error frames, failed and lost connections.\n")
 for shape, title in SHAPES.items():
     files = sorted(glob.glob(f"{results}/{shape}__*__*.json"))
     if not files:
@@ -373,7 +429,10 @@ for shape, title in SHAPES.items():
         mem_path = path[:-5] + ".mem"
         report["_mem"] = load(mem_path) if os.path.exists(mem_path) else {}
         by_server.setdefault(server, []).append(report)
+    settings = next((r["settings"] for rs in by_server.values() for r in rs if "settings" in r), {})
+    duration = settings.get("duration_secs", duration)
     print(f"### {shape}: {title}\n")
+    print(f"{settings.get('warmup_secs', warmup)} s warm-up, {duration} s measured.\n")
     rates = {r.get("settings", {}).get("rate") for rs in by_server.values() for r in rs} - {None}
     if rates:
         print(f"Rate: {', '.join(fmt(r) for r in sorted(rates))} msg/s in total.\n")
@@ -384,10 +443,12 @@ for shape, title in SHAPES.items():
         lat = lambda key: med([r["latency_ms"][key] for r in ok if r["latency_ms"]["count"]])
         errors = sum(sum(r.get("errors", {}).values()) + r["connections"]["failed"] + r["connections"]["lost"] for r in ok)
         clients = ok[0]["settings"]["clients"] if ok else 0
+        # Per connection: in-window RSS (else the peak) above the idle server's.
         rss = [
-            (r["_mem"].get("rss_peak_kib", 0) - r["_mem"].get("rss_start_kib", 0)) / max(clients, 1)
+            (r["_mem"].get("rss_window_kib") or r["_mem"].get("rss_peak_kib", 0)) - r["_mem"].get("rss_start_kib", 0)
             for r in ok if r["_mem"].get("rss_peak_kib")
         ]
+        rss = [kib / max(clients, 1) for kib in rss]
         cpu = med([r["cpu"]["server_secs"] / duration * 100 for r in ok if r["cpu"].get("server_secs") is not None])
         loads = [x for r in ok for x in (r["cpu"].get("loadavg_start"), r["cpu"].get("loadavg_end")) if x is not None]
         rows[server] = dict(
@@ -397,11 +458,12 @@ for shape, title in SHAPES.items():
             complete=med([r["delivery"]["ratio"] for r in ok]),
             errors=errors, failed=failed, rss=med(rss),
             peak_mib=med([r["_mem"].get("rss_peak_kib", 0) / 1024 for r in ok]),
+            window_mib=med([r["_mem"]["rss_window_kib"] / 1024 for r in ok if r["_mem"].get("rss_window_kib")]),
             cpu=cpu, load=(min(loads), max(loads)) if loads else None,
         )
     ceiling = rows.get("ceiling", {}).get("delivered")
     node = rows.get("node", {}).get("delivered")
-    print("| server | delivered/s (median) | runs | p50 / p99 / max ms | delivered | errors | server CPU % | RSS peak MiB | KiB/conn | load avg | × ceiling | × Node |")
+    print("| server | delivered/s (median) | each run | p50 / p99 / max ms | delivered | errors | server CPU % | RSS in window / peak MiB | KiB/conn | load avg | × ceiling | × Node |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for server, row in rows.items():
         ratio = lambda ref: fmt(row["delivered"] / ref, 2) + "×" if ref and row["delivered"] is not None else "–"
@@ -410,7 +472,7 @@ for shape, title in SHAPES.items():
         print(
             f"| {server} | {fmt(row['delivered'])} | {runs_text} | {fmt(row['p50'], 1)} / {fmt(row['p99'], 1)} / {fmt(row['max'], 1)} "
             f"| {fmt(row['complete'] * 100 if row['complete'] is not None else None, 2)} % | {row['errors']} | {fmt(row['cpu'], 1)} "
-            f"| {fmt(row['peak_mib'], 1)} | {fmt(row['rss'], 1)} | {load_text} | {ratio(ceiling)} | {ratio(node)} |"
+            f"| {fmt(row['window_mib'], 1)} / {fmt(row['peak_mib'], 1)} | {fmt(row['rss'], 1)} | {load_text} | {ratio(ceiling)} | {ratio(node)} |"
         )
     print()
 

@@ -219,13 +219,20 @@ impl ChatServer {
             return;
         }
         let pool = self.pool.clone();
+        // The answer names the hashes found dead, not the live ones: sockets
+        // that connect while the query runs were not asked about and must
+        // not be closed (during a login storm that was hundreds of them).
         let check = actix_web::rt::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            db::sessions::active_hashes(&mut conn, &hashes).map_err(|e| e.to_string())
+            let active =
+                db::sessions::active_hashes(&mut conn, &hashes).map_err(|e| e.to_string())?;
+            Ok::<HashSet<String>, String>(
+                hashes.into_iter().filter(|h| !active.contains(h)).collect(),
+            )
         });
         ctx.spawn(check.into_actor(self).map(|result, server, _| {
-            let active = match result {
-                Ok(Ok(active)) => active,
+            let ended = match result {
+                Ok(Ok(ended)) => ended,
                 Ok(Err(err)) => {
                     tracing::warn!(error = %err, "session check failed");
                     return;
@@ -236,7 +243,7 @@ impl ChatServer {
                 }
             };
             for entry in server.sessions.values() {
-                if !active.contains(&entry.token_hash) {
+                if ended.contains(&entry.token_hash) {
                     entry.recipient.do_send(ToSession::Close {
                         code: 1008,
                         reason: "session ended",

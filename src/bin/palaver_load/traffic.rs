@@ -135,7 +135,7 @@ impl<'a> Live<'a> {
         let period = per_sender_rate
             .map(|r| Duration::from_secs_f64(1.0 / r).max(MIN_TICK))
             .unwrap_or(MIN_TICK);
-        let mut ticker = interval_at(self.schedule.start, period);
+        let mut ticker = interval_at(self.first_send(period), period);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let mut started = false;
         loop {
@@ -277,6 +277,18 @@ impl<'a> Live<'a> {
         Ok(())
     }
 
+    /// When this sender's open-loop schedule starts: senders are spread
+    /// evenly over one period, as independent clients are, instead of all
+    /// sending in the same instant (5,000 clients at 1 msg/s would otherwise
+    /// be one burst of 5,000 messages a second).
+    fn first_send(&self, period: Duration) -> Instant {
+        let share = match self.me {
+            Some(me) => f64::from(me) / f64::from(self.plan.senders.max(1)),
+            None => 0.0,
+        };
+        self.schedule.start + period.mul_f64(share)
+    }
+
     /// Open loop: send what the rate says is due by now, unless too many are
     /// unanswered (then the send is skipped and counted).
     async fn send_due(&mut self, ws: &mut Ws) -> Result<(), String> {
@@ -287,7 +299,11 @@ impl<'a> Live<'a> {
         if now >= self.schedule.stop_sending {
             return Ok(());
         }
-        let elapsed = now.saturating_duration_since(self.schedule.start);
+        let first = self.first_send(Duration::from_secs_f64(1.0 / rate));
+        if now < first {
+            return Ok(());
+        }
+        let elapsed = now.saturating_duration_since(first);
         // Truncation intended: messages due so far, the first one at the start.
         let due = (elapsed.as_secs_f64() * rate) as u64 + 1;
         let mut fed = false;
