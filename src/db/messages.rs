@@ -219,13 +219,24 @@ pub fn find_by_client_id(
         .optional()
 }
 
-/// Take the room's next sequence number. Only the writer calls this, inside
-/// the transaction that stores the event, so numbers never have gaps.
-pub fn next_seq(conn: &mut Conn, room_id: i32) -> QueryResult<i64> {
-    diesel::update(rooms::table.find(room_id))
-        .set(rooms::last_seq.eq(rooms::last_seq + 1))
-        .returning(rooms::last_seq)
+/// A room's last handed-out sequence number.
+pub fn last_seq(conn: &mut Conn, room_id: i32) -> QueryResult<i64> {
+    // `get_result`, not `first`: a bound LIMIT makes SQLite re-prepare the
+    // statement on every call.
+    rooms::table
+        .filter(rooms::id.eq(room_id))
+        .select(rooms::last_seq)
         .get_result(conn)
+}
+
+/// Record a room's last handed-out sequence number. Only the writer calls
+/// this, inside the transaction that stored those events, so numbers never
+/// have gaps.
+pub fn set_last_seq(conn: &mut Conn, room_id: i32, seq: i64) -> QueryResult<()> {
+    diesel::update(rooms::table.find(room_id))
+        .set(rooms::last_seq.eq(seq))
+        .execute(conn)
+        .map(drop)
 }
 
 pub fn insert(conn: &mut Conn, new: &NewMessage<'_>) -> QueryResult<Message> {

@@ -264,7 +264,8 @@ mod tests {
     }
 
     fn post(conn: &mut Conn, room_id: i32, user_id: i32, body: &str) -> i32 {
-        let seq = messages::next_seq(conn, room_id).unwrap();
+        let seq = messages::last_seq(conn, room_id).unwrap() + 1;
+        messages::set_last_seq(conn, room_id, seq).unwrap();
         messages::insert(
             conn,
             &NewMessage {

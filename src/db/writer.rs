@@ -19,6 +19,7 @@
 //! so a single bad job cannot sink the others; each failing job gets an
 //! error reply and nothing is acknowledged for it.
 
+use std::collections::HashMap;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -203,6 +204,11 @@ impl WriterHandle {
         Ok((WriterHandle { tx }, thread))
     }
 
+    /// Jobs waiting for the writer thread right now.
+    pub fn queued(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
     /// Is the writer thread still taking jobs? (`/readyz`)
     pub fn is_running(&self) -> bool {
         !self.tx.is_closed()
@@ -301,36 +307,65 @@ fn refused(outcome: Outcome) -> Result<Committed, WriteError> {
     outcome.map_err(WriteError::Refused)
 }
 
+/// Sequence numbers handed out in one transaction: each room's `last_seq`
+/// is read once, counted up in memory, and written back once at the end,
+/// instead of an `UPDATE … RETURNING` per event (Diesel does not cache
+/// UPDATE statements, so each one was parsed anew).
+#[derive(Default)]
+struct Seqs {
+    last: HashMap<i32, i64>,
+}
+
+impl Seqs {
+    fn next(&mut self, conn: &mut Conn, room_id: i32) -> QueryResult<i64> {
+        let last = match self.last.get(&room_id) {
+            Some(&last) => last,
+            None => messages::last_seq(conn, room_id)?,
+        };
+        self.last.insert(room_id, last + 1);
+        Ok(last + 1)
+    }
+
+    fn write_back(self, conn: &mut Conn) -> QueryResult<()> {
+        for (room_id, last) in self.last {
+            messages::set_last_seq(conn, room_id, last)?;
+        }
+        Ok(())
+    }
+}
+
 /// Store `jobs` in one transaction, in order. Fails as a whole on a
 /// database error; refusals are per job.
 fn store_all(conn: &mut Conn, jobs: &[&Job]) -> QueryResult<Vec<Outcome>> {
     conn.immediate_transaction(|conn| {
+        let mut seqs = Seqs::default();
         let mut out = Vec::with_capacity(jobs.len());
         for job in jobs {
             // Earlier changes of this transaction are visible here, so a
             // repeat inside the same batch is caught too.
             out.push(match job {
-                Job::Message(job) => store_message(conn, job)?,
+                Job::Message(job) => store_message(conn, &mut seqs, job)?,
                 Job::Edit {
                     message_id,
                     actor,
                     body,
                     window_ms,
-                } => edit(conn, *message_id, actor, body, *window_ms)?,
-                Job::Delete { message_id, actor } => delete(conn, *message_id, actor)?,
+                } => edit(conn, &mut seqs, *message_id, actor, body, *window_ms)?,
+                Job::Delete { message_id, actor } => delete(conn, &mut seqs, *message_id, actor)?,
                 Job::React {
                     message_id,
                     actor,
                     emoji,
                     add,
-                } => react(conn, *message_id, actor, emoji, *add)?,
+                } => react(conn, &mut seqs, *message_id, actor, emoji, *add)?,
             });
         }
+        seqs.write_back(conn)?;
         Ok(out)
     })
 }
 
-fn store_message(conn: &mut Conn, job: &NewMessageJob) -> QueryResult<Outcome> {
+fn store_message(conn: &mut Conn, seqs: &mut Seqs, job: &NewMessageJob) -> QueryResult<Outcome> {
     if let Some(client_id) = job.client_id.as_deref() {
         if let Some(message) = messages::find_by_client_id(conn, job.user_id, client_id)? {
             let view = messages::find(conn, message.id)?;
@@ -344,7 +379,7 @@ fn store_message(conn: &mut Conn, job: &NewMessageJob) -> QueryResult<Outcome> {
         },
         None => None,
     };
-    let seq = messages::next_seq(conn, job.room_id)?;
+    let seq = seqs.next(conn, job.room_id)?;
     let message = messages::insert(
         conn,
         &NewMessage {
@@ -471,13 +506,14 @@ fn change(
 
 fn record_event(
     conn: &mut Conn,
+    seqs: &mut Seqs,
     room: &Room,
     kind: &str,
     message_id: i32,
     actor: &Actor,
     emoji: Option<&str>,
 ) -> QueryResult<i64> {
-    let seq = messages::next_seq(conn, room.id)?;
+    let seq = seqs.next(conn, room.id)?;
     messages::insert_event(
         conn,
         &NewRoomEvent {
@@ -495,6 +531,7 @@ fn record_event(
 
 fn edit(
     conn: &mut Conn,
+    seqs: &mut Seqs,
     message_id: i32,
     actor: &Actor,
     body: &str,
@@ -514,7 +551,7 @@ fn edit(
     if own && !actor.is_admin && window_ms.is_some_and(|w| now - message.created_at > w) {
         return Ok(Err(Refusal::EditWindowPassed));
     }
-    let seq = record_event(conn, &room, "edit", message.id, actor, None)?;
+    let seq = record_event(conn, seqs, &room, "edit", message.id, actor, None)?;
     messages::set_body(conn, message.id, body, now)?;
     let mentioned = resolve_mentions(conn, room.id, body)?;
     let ids: Vec<i32> = mentioned.iter().map(|(id, _)| *id).collect();
@@ -531,7 +568,12 @@ fn edit(
     )))
 }
 
-fn delete(conn: &mut Conn, message_id: i32, actor: &Actor) -> QueryResult<Outcome> {
+fn delete(
+    conn: &mut Conn,
+    seqs: &mut Seqs,
+    message_id: i32,
+    actor: &Actor,
+) -> QueryResult<Outcome> {
     let Some((message, room)) = subject(conn, message_id, actor)? else {
         return Ok(Err(Refusal::NoSuchMessage));
     };
@@ -550,7 +592,7 @@ fn delete(conn: &mut Conn, message_id: i32, actor: &Actor) -> QueryResult<Outcom
         return Ok(Ok(done));
     }
     let mentioned = messages::mentioned_ids(conn, message.id)?;
-    let seq = record_event(conn, &room, "delete", message.id, actor, None)?;
+    let seq = record_event(conn, seqs, &room, "delete", message.id, actor, None)?;
     messages::tombstone(conn, message.id, now_ms())?;
     Ok(Ok(change(
         &room,
@@ -563,6 +605,7 @@ fn delete(conn: &mut Conn, message_id: i32, actor: &Actor) -> QueryResult<Outcom
 
 fn react(
     conn: &mut Conn,
+    seqs: &mut Seqs,
     message_id: i32,
     actor: &Actor,
     emoji: &str,
@@ -582,7 +625,7 @@ fn react(
     let (seq, fresh) = if changed {
         let kind = if add { "react" } else { "unreact" };
         (
-            record_event(conn, &room, kind, message.id, actor, Some(emoji))?,
+            record_event(conn, seqs, &room, kind, message.id, actor, Some(emoji))?,
             true,
         )
     } else {
@@ -606,4 +649,113 @@ fn react(
     );
     done.fresh = fresh;
     Ok(Ok(done))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{mpsc as std_mpsc, Arc, Mutex};
+    use std::time::Duration;
+
+    use diesel::connection::SimpleConnection;
+
+    use super::*;
+    use crate::config::Durability;
+    use crate::db::SqliteSetup;
+
+    /// Jobs queued while the writer is busy.
+    const PENDING: usize = 50;
+
+    fn job(room_id: i32, user_id: i32, body: String) -> Job {
+        Job::Message(NewMessageJob {
+            room_id,
+            room_name: "general".into(),
+            user_id,
+            user_name: "alice".into(),
+            client_id: Some(body.clone()),
+            body,
+            upload: None,
+            reply_to: None,
+        })
+    }
+
+    #[test]
+    fn jobs_waiting_together_are_stored_in_one_transaction_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let setup = SqliteSetup {
+            durability: Durability::Full,
+        };
+        let mut conn = setup.open(path.to_str().unwrap()).unwrap();
+        crate::db::run_migrations(&mut conn).unwrap();
+        conn.batch_execute(
+            "INSERT INTO users (id, name, name_key, password_hash, created_at) VALUES (1, 'alice', 'alice', 'x', 0);
+             INSERT INTO rooms (id, name, name_key, created_at) VALUES (1, 'general', 'general', 0);",
+        )
+        .unwrap();
+
+        // The commit hook records each commit's events; the first commit
+        // holds the writer until the test has queued the rest.
+        let commits: Arc<Mutex<Vec<Vec<(i64, String)>>>> = Arc::default();
+        let (hold_tx, hold_rx) = std_mpsc::channel::<()>();
+        let seen = commits.clone();
+        let hook: CommitHook = Box::new(move |batch: &[Committed]| {
+            let events = batch
+                .iter()
+                .map(|c| match &c.event {
+                    Event::Message(view) => (c.seq, view.message.body.clone()),
+                    other => panic!("unexpected event {other:?}"),
+                })
+                .collect();
+            let first = seen.lock().unwrap().is_empty();
+            seen.lock().unwrap().push(events);
+            if first {
+                let _ = hold_rx.recv_timeout(Duration::from_secs(10));
+            }
+        });
+        let (writer, thread) = WriterHandle::spawn(conn, hook, Metrics::new()).unwrap();
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let first = tokio::spawn({
+                let writer = writer.clone();
+                async move { writer.submit(job(1, 1, "first".into())).await }
+            });
+            while commits.lock().unwrap().is_empty() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            // Queue the rest, in order, while the writer is held.
+            let rest: Vec<_> = (0..PENDING)
+                .map(|i| {
+                    let writer = writer.clone();
+                    let job = job(1, 1, format!("m{i}"));
+                    tokio::spawn(async move { writer.submit(job).await })
+                })
+                .collect();
+            while writer.queued() < PENDING {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            hold_tx.send(()).unwrap();
+            first.await.unwrap().unwrap();
+            for (i, done) in rest.into_iter().enumerate() {
+                let committed = done.await.unwrap().unwrap();
+                assert_eq!(committed.seq, i as i64 + 2, "acked with its own seq");
+            }
+        });
+        drop(writer);
+        thread.join().unwrap();
+
+        let commits = commits.lock().unwrap();
+        assert_eq!(
+            commits.len(),
+            2,
+            "one commit for the first job, one for the rest"
+        );
+        let expected: Vec<(i64, String)> = (0..PENDING)
+            .map(|i| (i as i64 + 2, format!("m{i}")))
+            .collect();
+        assert_eq!(commits[1], expected, "queue order is seq order");
+    }
 }
