@@ -106,9 +106,11 @@ impl Application {
             assets::materialize_static(&config.data_dir, config.assets_dir.as_deref())?;
         let csrf = CsrfKey::load_or_create(&config.data_dir)?;
         let cost = config.bcrypt_cost;
-        let dummy_hash = aweb::block(move || auth::password::dummy_hash(cost))
-            .await
-            .context("Failed to prepare the dummy password hash")??;
+        let data_dir = config.data_dir.clone();
+        let dummy_hash =
+            aweb::block(move || auth::password::load_or_create_dummy_hash(&data_dir, cost))
+                .await
+                .context("Failed to prepare the dummy password hash")??;
 
         let tls = match &config.tls {
             Some(source) => Some(

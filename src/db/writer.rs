@@ -665,6 +665,9 @@ mod tests {
     /// Jobs queued while the writer is busy.
     const PENDING: usize = 50;
 
+    /// Each commit's events as (seq, body).
+    type Commits = Arc<Mutex<Vec<Vec<(i64, String)>>>>;
+
     fn job(room_id: i32, user_id: i32, body: String) -> Job {
         Job::Message(NewMessageJob {
             room_id,
@@ -695,7 +698,7 @@ mod tests {
 
         // The commit hook records each commit's events; the first commit
         // holds the writer until the test has queued the rest.
-        let commits: Arc<Mutex<Vec<Vec<(i64, String)>>>> = Arc::default();
+        let commits: Commits = Arc::default();
         let (hold_tx, hold_rx) = std_mpsc::channel::<()>();
         let seen = commits.clone();
         let hook: CommitHook = Box::new(move |batch: &[Committed]| {
