@@ -27,11 +27,11 @@ pub fn dummy_hash(cost: u32) -> anyhow::Result<String> {
 
 /// The dummy hash, kept in the data dir so that only the first start pays
 /// for making it (~0.3 s at cost 12): later starts read it back, unless
-/// the configured cost has changed. It hides nothing secret: it is the
+/// the file is damaged. It hides nothing secret: it is the
 /// hash of a random password nobody knows.
 pub fn load_or_create_dummy_hash(data_dir: &std::path::Path, cost: u32) -> anyhow::Result<String> {
     use anyhow::Context;
-    let path = data_dir.join(DUMMY_HASH_FILE);
+    let path = data_dir.join(format!("{DUMMY_HASH_FILE_PREFIX}{cost}.hash"));
     if let Ok(kept) = std::fs::read_to_string(&path) {
         let kept = kept.trim();
         let same_cost = kept
@@ -46,8 +46,9 @@ pub fn load_or_create_dummy_hash(data_dir: &std::path::Path, cost: u32) -> anyho
     Ok(fresh)
 }
 
-/// Where [`load_or_create_dummy_hash`] keeps it, in the data dir.
-const DUMMY_HASH_FILE: &str = "dummy-password.hash";
+/// Where [`load_or_create_dummy_hash`] keeps it, in the data dir: one file
+/// per cost, so switching the cost back and forth stays fast.
+const DUMMY_HASH_FILE_PREFIX: &str = "dummy-password.cost-";
 
 /// Does `password` match `stored`? With `stored = None` (no such user) the
 /// dummy hash is checked instead and the answer is always `false`.
@@ -82,8 +83,10 @@ mod tests {
         let costlier = load_or_create_dummy_hash(dir.path(), 5).unwrap();
         assert_ne!(costlier, first);
         assert!(costlier.starts_with("$2b$05$"), "{costlier}");
+        assert_eq!(load_or_create_dummy_hash(dir.path(), 4).unwrap(), first);
         // A damaged file is replaced, not trusted.
-        std::fs::write(dir.path().join(DUMMY_HASH_FILE), "garbage").unwrap();
+        let path = dir.path().join(format!("{DUMMY_HASH_FILE_PREFIX}4.hash"));
+        std::fs::write(path, "garbage").unwrap();
         assert!(load_or_create_dummy_hash(dir.path(), 4)
             .unwrap()
             .starts_with("$2b$04$"));
