@@ -18,12 +18,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+
 use actix::prelude::*;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use tokio::sync::Notify;
 
 use palaver::chat::messages::{Connect, GetOnline, Join, Publish, RoomEvent, ToSession};
-use palaver::chat::protocol::{MessageObject, ServerFrame};
+use palaver::chat::protocol::ServerFrame;
 use palaver::chat::server::{ChatServer, ConnectionLimits};
 use palaver::config::Config;
 
@@ -77,24 +79,8 @@ impl Handler<ToSession> for Member {
 fn events(count: usize) -> Vec<RoomEvent> {
     (1..=count as i64)
         .map(|seq| {
-            let frame = ServerFrame::Message(Box::new(MessageObject {
-                id: seq,
-                room: "bench".into(),
-                seq,
-                user: "alice".into(),
-                body: "Hello everyone, the build is green again".into(),
-                ts: "2026-11-23T18:00:00.000Z".into(),
-                client_id: Some(format!("c-{seq}")),
-                attachment: None,
-                html: "<p>Hello everyone, the build is green again</p>".into(),
-                edited: None,
-                deleted: false,
-                reactions: Vec::new(),
-                reply_to: None,
-                reply: None,
-                mentions: Vec::new(),
-            }))
-            .to_text();
+            let frame =
+                ServerFrame::Message(Box::new(common::message("bench", seq, seq))).to_text();
             RoomEvent {
                 room_id: ROOM_ID,
                 seq,

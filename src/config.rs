@@ -51,6 +51,12 @@ pub struct Config {
 }
 
 impl Config {
+    /// [`Config::edit_window`] in milliseconds, as stored timestamps count.
+    pub fn edit_window_ms(&self) -> Option<i64> {
+        self.edit_window
+            .map(|w| i64::try_from(w.as_millis()).unwrap_or(i64::MAX))
+    }
+
     pub fn from_cli(cli: &Cli) -> Result<Self, String> {
         let database_url = cli.database_url.clone().unwrap_or_else(|| {
             cli.data_dir

@@ -30,10 +30,7 @@ pub async fn edit(
     body: MessageBody,
 ) -> Result<Committed, AppError> {
     super::check_send_rate(state, user)?;
-    let window_ms = state
-        .config
-        .edit_window
-        .map(|w| i64::try_from(w.as_millis()).unwrap_or(i64::MAX));
+    let window_ms = state.config.edit_window_ms();
     let job = Job::Edit {
         message_id: message_id(id)?,
         actor: actor(user),

@@ -188,14 +188,7 @@ fn reply_previews(conn: &mut Conn, ids: &[i32]) -> QueryResult<HashMap<i32, Repl
     Ok(found
         .into_iter()
         .map(|(id, seq, user, body, deleted_at)| {
-            let preview = ReplyPreview {
-                id: i64::from(id),
-                seq,
-                user,
-                excerpt: crate::markdown::excerpt(&body, REPLY_EXCERPT_CHARS),
-                deleted: deleted_at.is_some(),
-            };
-            (id, preview)
+            (id, reply_preview(id, seq, user, &body, deleted_at))
         })
         .collect())
 }
@@ -420,13 +413,25 @@ pub fn mentioned_ids(conn: &mut Conn, message_id: i32) -> QueryResult<Vec<i32>> 
 
 impl MessageView {
     /// How a reply to this message quotes it.
-    pub fn reply_preview(&self) -> Option<ReplyPreview> {
-        Some(ReplyPreview {
-            id: i64::from(self.message.id),
-            seq: self.message.seq,
-            user: self.user_name.clone(),
-            excerpt: crate::markdown::excerpt(&self.message.body, REPLY_EXCERPT_CHARS),
-            deleted: self.message.deleted_at.is_some(),
-        })
+    pub fn reply_preview(&self) -> ReplyPreview {
+        let m = &self.message;
+        reply_preview(m.id, m.seq, self.user_name.clone(), &m.body, m.deleted_at)
+    }
+}
+
+/// The quote of message `id` that a reply shows.
+fn reply_preview(
+    id: i32,
+    seq: i64,
+    user: String,
+    body: &str,
+    deleted_at: Option<i64>,
+) -> ReplyPreview {
+    ReplyPreview {
+        id: i64::from(id),
+        seq,
+        user,
+        excerpt: crate::markdown::excerpt(body, REPLY_EXCERPT_CHARS),
+        deleted: deleted_at.is_some(),
     }
 }

@@ -90,6 +90,18 @@ pub fn list_dms(conn: &mut Conn, user_id: i32) -> QueryResult<Vec<RoomSummary>> 
         .load(conn)
 }
 
+/// The SQL form of [`can_read`], for queries over many rooms (search,
+/// uploads): public rooms, and private ones `user_id` belongs to.
+#[diesel::dsl::auto_type]
+pub fn readable_by(user_id: i32) -> _ {
+    let public: &'static str = "public";
+    rooms::kind.eq(public).or(diesel::dsl::exists(
+        room_members::table
+            .filter(room_members::room_id.eq(rooms::id))
+            .filter(room_members::user_id.eq(user_id)),
+    ))
+}
+
 /// May this user read (and so write in) this room? Public rooms: anyone
 /// logged in; DMs: their members only.
 pub fn can_read(conn: &mut Conn, room: &Room, user_id: i32) -> QueryResult<bool> {

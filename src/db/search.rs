@@ -16,7 +16,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 
-use super::schema::{room_members, rooms};
+use super::schema::rooms;
 use super::Conn;
 use crate::markdown::escape_html;
 
@@ -191,38 +191,11 @@ fn highlight(snippet: &str, body: &str) -> String {
         .replace(MARK_END, "</mark>")
 }
 
-/// Rooms `user_id` may read: public ones, and private ones they belong to.
-#[diesel::dsl::auto_type]
-fn readable(user_id: i32) -> _ {
-    let public: &'static str = "public";
-    rooms::kind.eq(public).or(diesel::dsl::exists(
-        room_members::table
-            .filter(room_members::room_id.eq(rooms::id))
-            .filter(room_members::user_id.eq(user_id)),
-    ))
-}
-
-/// The room called `name` (any case) if `user_id` may read it: `(id, name)`.
-/// A private room of others is `None`, exactly like a room that does not
-/// exist.
-pub fn readable_room(
-    conn: &mut Conn,
-    user_id: i32,
-    name: &str,
-) -> QueryResult<Option<(i32, String)>> {
-    rooms::table
-        .filter(rooms::name_key.eq(name.to_lowercase()))
-        .filter(readable(user_id))
-        .select((rooms::id, rooms::name))
-        .first(conn)
-        .optional()
-}
-
 /// Names of the rooms `user_id` may read, alphabetically: the search form's
 /// room choice.
 pub fn readable_rooms(conn: &mut Conn, user_id: i32) -> QueryResult<Vec<String>> {
     rooms::table
-        .filter(readable(user_id))
+        .filter(super::rooms::readable_by(user_id))
         .order(rooms::name_key.asc())
         .select(rooms::name)
         .load(conn)
@@ -462,6 +435,20 @@ mod tests {
         let random = post(&mut db.conn, 2, 1, "lunch plans too");
         assert_eq!(find_in(&mut db.conn, 1, "lunch", Some(1)), vec![general]);
         assert_eq!(find_in(&mut db.conn, 1, "lunch", Some(2)), vec![random]);
+    }
+
+    /// The room called `name` if `user_id` may read it, through the shared
+    /// lookup and access check the search page uses.
+    fn readable_room(
+        conn: &mut Conn,
+        user_id: i32,
+        name: &str,
+    ) -> QueryResult<Option<(i32, String)>> {
+        let Some(room) = crate::db::rooms::find_by_name(conn, name)? else {
+            return Ok(None);
+        };
+        let readable = crate::db::rooms::can_read(conn, &room, user_id)?;
+        Ok(readable.then_some((room.id, room.name)))
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::models::{NewUpload, RoomKind, Upload};
+use super::models::{NewUpload, Upload};
 use super::schema::{messages, rooms, uploads};
 use super::Conn;
 
@@ -46,10 +46,6 @@ pub fn images_in_room(conn: &mut Conn, room_id: i32) -> QueryResult<Vec<GalleryI
 /// is not deleted, in a room the user may read (public, or a DM they are
 /// in). Otherwise it does not exist for them.
 pub fn find_readable(conn: &mut Conn, id: i32, user_id: i32) -> QueryResult<Option<Upload>> {
-    use super::schema::room_members;
-    let member_of = room_members::table
-        .filter(room_members::user_id.eq(user_id))
-        .select(room_members::room_id);
     uploads::table
         .filter(uploads::id.eq(id))
         .filter(diesel::dsl::exists(
@@ -57,11 +53,7 @@ pub fn find_readable(conn: &mut Conn, id: i32, user_id: i32) -> QueryResult<Opti
                 .inner_join(rooms::table)
                 .filter(messages::upload_id.eq(id))
                 .filter(messages::deleted_at.is_null())
-                .filter(
-                    rooms::kind
-                        .eq(RoomKind::Public.as_str())
-                        .or(rooms::id.eq_any(member_of)),
-                ),
+                .filter(super::rooms::readable_by(user_id)),
         ))
         .select(Upload::as_select())
         .first(conn)

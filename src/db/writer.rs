@@ -374,7 +374,9 @@ fn store_message(conn: &mut Conn, seqs: &mut Seqs, job: &NewMessageJob) -> Query
     }
     let reply = match job.reply_to {
         Some(id) => match messages::find(conn, id)? {
-            Some(original) if original.message.room_id == job.room_id => original.reply_preview(),
+            Some(original) if original.message.room_id == job.room_id => {
+                Some(original.reply_preview())
+            }
             _ => return Ok(Err(Refusal::BadReply)),
         },
         None => None,

@@ -184,10 +184,7 @@ pub(crate) async fn show_room(
         .db(move |conn| db::messages::latest_page(conn, room_id, ROOM_PAGE_MESSAGES))
         .await?;
     chat::unread::mark_read(state, user, &room, page.last_seq).await?;
-    let edit_window = state
-        .config
-        .edit_window
-        .map(|w| i64::try_from(w.as_millis()).unwrap_or(i64::MAX));
+    let edit_window = state.config.edit_window_ms();
     let messages: Vec<MessageItem> = page
         .messages
         .iter()

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::page::{login_redirect, render, room_path};
 use crate::auth::{CurrentUser, MaybeUser};
+use crate::chat;
 use crate::db::search::{self, SearchFilter, SearchHit, SearchPage, SearchTerms};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -57,13 +58,7 @@ async fn find(
     let user_id = user.id;
     let room_id = match query.room() {
         None => None,
-        Some(name) => {
-            let name = name.to_string();
-            let room = state
-                .db(move |conn| search::readable_room(conn, user_id, &name))
-                .await?;
-            Some(room.ok_or(AppError::NotFound)?.0)
-        }
+        Some(name) => Some(chat::find_room(state, user_id, name.to_string()).await?.id),
     };
     let Some(terms) = SearchTerms::parse(query.q()) else {
         return Ok(SearchPage {
