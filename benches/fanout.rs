@@ -5,7 +5,7 @@
 //! The recipients are dummy actors standing in for `WsSession`s: they take
 //! `ToSession` from a mailbox as big as a real session's and count room
 //! events, so the figure is the `ChatServer`'s own cost (one mailbox push per
-//! member and event) plus actix's delivery, without WebSocket encoding or
+//! member and commit) plus actix's delivery, without WebSocket encoding or
 //! sockets. Two shapes: everything on one thread, and the recipients on two
 //! other arbiters as the HTTP workers hold sessions in the real server.
 //!
@@ -24,7 +24,7 @@ use actix::prelude::*;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use tokio::sync::Notify;
 
-use palaver::chat::messages::{Connect, GetOnline, Join, Publish, RoomEvent, ToSession};
+use palaver::chat::messages::{Backlog, Connect, GetOnline, Join, Publish, RoomEvent, ToSession};
 use palaver::chat::protocol::ServerFrame;
 use palaver::chat::server::{ChatServer, ConnectionLimits};
 use palaver::config::Config;
@@ -64,8 +64,12 @@ impl Handler<ToSession> for Member {
     type Result = ();
 
     fn handle(&mut self, msg: ToSession, _: &mut Self::Context) {
-        if let ToSession::Event { .. } = msg {
-            let seen = self.tally.received.fetch_add(1, Ordering::AcqRel) + 1;
+        if let ToSession::Events { events, .. } = msg {
+            let seen = self
+                .tally
+                .received
+                .fetch_add(events.len(), Ordering::AcqRel)
+                + events.len();
             if seen == self.tally.target.load(Ordering::Acquire) {
                 self.tally.done.notify_one();
             }
@@ -120,6 +124,7 @@ async fn world(arbiters: &[Arbiter], tally: &Arc<Tally>) -> (Addr<ChatServer>, t
         let session_id = server
             .send(Connect {
                 session: addr.recipient(),
+                backlog: Arc::new(Backlog::new(usize::MAX)),
                 user_id: i as i32 + 1,
                 user_name: format!("member{i}"),
                 token_hash: format!("token{i}"),

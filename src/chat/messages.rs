@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use actix::prelude::*;
 use bytestring::ByteString;
@@ -16,12 +18,12 @@ pub type SessionId = u64;
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub enum ToSession {
-    /// A stored room event, already serialized; `seq` lets the session
-    /// order it against `history` pages.
-    Event {
+    /// A room's stored events from one commit, in `seq` order, serialized
+    /// once and shared by every member: one mailbox message per member and
+    /// commit, however many events the commit holds.
+    Events {
         room_id: i32,
-        seq: i64,
-        frame: ByteString,
+        events: Arc<[LiveEvent]>,
     },
     /// Any other frame (presence, typing, unread).
     Frame(ByteString),
@@ -31,11 +33,43 @@ pub enum ToSession {
     Close { code: u16, reason: &'static str },
 }
 
+/// Live events handed to a session and not yet taken from its mailbox. The
+/// `ChatServer` adds, the session subtracts; past `limit` the session has
+/// stopped draining its socket and is dropped as a slow consumer. Counting
+/// events, not mailbox messages, keeps the bound in frames whatever the
+/// size of the batches.
+#[derive(Debug)]
+pub struct Backlog {
+    pending: AtomicUsize,
+    limit: usize,
+}
+
+impl Backlog {
+    pub fn new(limit: usize) -> Self {
+        Backlog {
+            pending: AtomicUsize::new(0),
+            limit,
+        }
+    }
+
+    /// Count `n` more waiting events; false if that passes the limit.
+    pub fn push(&self, n: usize) -> bool {
+        self.pending.fetch_add(n, Ordering::Relaxed) + n <= self.limit
+    }
+
+    /// `n` events were taken from the mailbox.
+    pub fn pop(&self, n: usize) {
+        self.pending.fetch_sub(n, Ordering::Relaxed);
+    }
+}
+
 /// A new WebSocket session wants to be counted and reachable.
 #[derive(Message)]
 #[rtype(result = "Result<SessionId, &'static str>")]
 pub struct Connect {
     pub session: Recipient<ToSession>,
+    /// The session's count of waiting live events.
+    pub backlog: Arc<Backlog>,
     pub user_id: i32,
     pub user_name: String,
     /// SHA-256 of the session token, to close this socket on logout.
@@ -73,6 +107,14 @@ pub struct Leave {
 pub struct Typing {
     pub session_id: SessionId,
     pub room_id: i32,
+}
+
+/// One stored room event as a session sends it; `seq` lets the session
+/// order it against `history` pages.
+#[derive(Debug, Clone)]
+pub struct LiveEvent {
+    pub seq: i64,
+    pub frame: ByteString,
 }
 
 /// One stored room event, serialized once for every recipient.

@@ -29,6 +29,7 @@ use self::frames::{close, close_and_stop, start_heartbeat, Assembler, Inbound};
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -36,7 +37,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 use bytestring::ByteString;
 
-use super::messages::{Connect, Disconnect, Leave, SessionId, ToSession, Typing};
+use super::messages::{
+    Backlog, Connect, Disconnect, Leave, LiveEvent, SessionId, ToSession, Typing,
+};
 use super::protocol::{decode, ClientFrame, ServerFrame, HISTORY_DEFAULT_LIMIT};
 use super::server::ChatServer;
 use super::RoomRef;
@@ -62,8 +65,8 @@ pub struct WsLimits {
     pub heartbeat: Duration,
     pub timeout: Duration,
     pub max_message_bytes: usize,
-    /// Frames that may wait in a session's mailbox before it counts as a
-    /// slow consumer and is disconnected.
+    /// Live events that may wait for a session before it counts as a slow
+    /// consumer and is disconnected (also its mailbox's capacity).
     pub queue: usize,
 }
 
@@ -88,6 +91,8 @@ pub struct WsSession {
     /// Rooms looked up so far, by lower-cased name.
     known_rooms: HashMap<String, RoomRef>,
     typing_sent: HashMap<i32, Instant>,
+    /// Live events waiting in this session's mailbox (see [`Backlog`]).
+    backlog: Arc<Backlog>,
 }
 
 impl Actor for WsSession {
@@ -103,6 +108,7 @@ impl Actor for WsSession {
         );
         let connect = self.server.send(Connect {
             session: ctx.address().recipient(),
+            backlog: self.backlog.clone(),
             user_id: self.user.id,
             user_name: self.user.name.clone(),
             token_hash: session::hash_token(&self.user.token),
@@ -144,32 +150,50 @@ impl Handler<ToSession> for WsSession {
 
     fn handle(&mut self, msg: ToSession, ctx: &mut Self::Context) {
         match msg {
-            ToSession::Event {
-                room_id,
-                seq,
-                frame,
-            } => match self.rooms.get_mut(&room_id) {
-                Some(RoomSync::Live(last)) if seq > *last => {
-                    *last = seq;
-                    ctx.text(frame);
-                }
-                Some(RoomSync::Syncing(buffer)) => {
-                    buffer.push((seq, frame));
-                    if buffer.len() > SYNC_BUFFER_MAX {
-                        close_and_stop(
-                            ctx,
-                            Some(close(ws::CloseCode::Policy, "too far behind: resume")),
-                        );
+            ToSession::Events { room_id, events } => {
+                self.backlog.pop(events.len());
+                for event in events.iter() {
+                    if !self.on_event(room_id, event, ctx) {
+                        break;
                     }
                 }
-                _ => {}
-            },
+            }
             ToSession::Frame(frame) => ctx.text(frame),
             ToSession::RefreshRooms => self.send_room_list(ctx),
             ToSession::Close { code, reason } => {
                 close_and_stop(ctx, Some(close(ws::CloseCode::from(code), reason)))
             }
         }
+    }
+}
+
+impl WsSession {
+    /// A live room event: sent if it is new, held while the room syncs.
+    /// False once the session is closing.
+    fn on_event(
+        &mut self,
+        room_id: i32,
+        event: &LiveEvent,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) -> bool {
+        match self.rooms.get_mut(&room_id) {
+            Some(RoomSync::Live(last)) if event.seq > *last => {
+                *last = event.seq;
+                ctx.text(event.frame.clone());
+            }
+            Some(RoomSync::Syncing(buffer)) => {
+                buffer.push((event.seq, event.frame.clone()));
+                if buffer.len() > SYNC_BUFFER_MAX {
+                    close_and_stop(
+                        ctx,
+                        Some(close(ws::CloseCode::Policy, "too far behind: resume")),
+                    );
+                    return false;
+                }
+            }
+            _ => {}
+        }
+        true
     }
 }
 
@@ -393,6 +417,7 @@ pub async fn ws_route(
         rooms: HashMap::new(),
         known_rooms: HashMap::new(),
         typing_sent: HashMap::new(),
+        backlog: Arc::new(Backlog::new(limits.queue)),
         user,
         app: app.clone(),
     };
