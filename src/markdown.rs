@@ -404,21 +404,31 @@ fn escape_into(text: &str, out: &mut String) {
 
 /// A body of words and harmless punctuation on one line renders as one
 /// paragraph of itself: no markdown, URL, mention, or character that needs
-/// escaping, no leading digit (`1. ` is a list) or space (code block).
+/// escaping, no leading digit (`1. ` is a list), dash (`- ` too) or space
+/// (code block). A `:` is harmless unless it starts a URL's `://`.
 fn is_plain(body: &str) -> bool {
     let Some(first) = body.chars().next() else {
         return false;
     };
     !first.is_ascii_digit()
+        && first != '-'
         && body.trim() == body
         && !body.contains("  ")
+        && !body.contains("://")
         && body.chars().all(|c| {
             c.is_alphanumeric()
                 || matches!(
                     c,
-                    ' ' | ',' | '.' | '?' | '!' | ';' | '(' | ')' | '/' | '%' | '\''
+                    ' ' | ',' | '.' | '?' | '!' | ';' | ':' | '-' | '(' | ')' | '/' | '%' | '\''
                 )
         })
+}
+
+/// Whether a body needs its `html` at all: false for plain text (see
+/// `is_plain`), which every client shows as the body itself. Message
+/// objects leave `html` out then, which keeps the most common frame small.
+pub fn needs_html(body: &str) -> bool {
+    !is_plain(body)
 }
 
 #[cfg(test)]
@@ -455,6 +465,12 @@ mod tests {
             "Grüße aus Köln; 100% sure",
             "a/b and c.d",
             "日本語のテキスト",
+            "note: this works",
+            "lt:run:3:17:1732400000000000000 xxxx",
+            "x:y",
+            "ratio 3:1, at 10:30",
+            "well-known and e-mail",
+            "mailto:bob (other schemes are never links)",
         ] {
             assert!(is_plain(body), "{body}");
             assert_eq!(render(body, &[]), slow(body, &[]), "{body}");
@@ -465,7 +481,9 @@ mod tests {
             "a  b",
             "**x**",
             "@bob",
-            "x:y",
+            "http://example.com",
+            "see https://example.com/x",
+            "- item",
             "a & b",
             "<b>",
         ] {

@@ -74,7 +74,9 @@ pub struct MessageObject {
     pub attachment: Option<Attachment>,
     /// The body rendered as markdown-lite: sanitised HTML (see
     /// `crate::markdown`), the same for the page and the live client.
-    #[serde(default)]
+    /// Left out (empty) when the body is plain text with nothing to render:
+    /// clients show the body itself.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub html: String,
     /// When the body was last edited (RFC 3339), or null.
     #[serde(default)]
@@ -228,7 +230,7 @@ impl MessageObject {
             } else {
                 view.upload.as_ref().map(Attachment::from)
             },
-            html: if deleted {
+            html: if deleted || !crate::markdown::needs_html(&m.body) {
                 String::new()
             } else {
                 crate::markdown::render(&m.body, &view.mentions)

@@ -227,9 +227,10 @@ async fn only_the_author_or_an_admin_may_edit_or_delete() {
         (
             tombstone["deleted"].clone(),
             tombstone["body"].clone(),
-            tombstone["html"].clone()
+            tombstone.get("html").cloned()
         ),
-        (json!(true), json!(""), json!(""))
+        (json!(true), json!(""), None),
+        "a tombstone has nothing to render"
     );
     // A tombstone can be neither edited nor reacted to.
     let res = app
@@ -419,4 +420,26 @@ async fn bad_change_frames_get_clear_errors_and_the_socket_stays_usable() {
     );
     send_message(&mut a, "general", "still here", "ok1").await;
     assert_eq!(expect_type(&mut a, "ack").await["client_id"], "ok1");
+}
+
+#[actix_web::test]
+async fn only_a_body_with_markup_carries_html_the_rest_is_shown_as_typed() {
+    let app = spawn_app().await;
+    let (alice, _, mut a, mut b) = two_in_a_room(&app).await;
+    send_message(&mut a, "general", "note: plain words, 10:30", "c1").await;
+    let plain = both_see(&mut a, &mut b, "message").await;
+    assert_eq!(plain["body"], "note: plain words, 10:30");
+    assert!(plain.get("html").is_none(), "{plain}");
+    send_message(&mut a, "general", "see **this**", "c2").await;
+    let rich = both_see(&mut a, &mut b, "message").await;
+    assert_eq!(rich["html"], "<p>see <strong>this</strong></p>");
+    // The API and history speak the same objects.
+    let res = app
+        .api(Method::GET, "/api/rooms/general/messages", &alice)
+        .send()
+        .await
+        .unwrap();
+    let listed = res.json::<Value>().await.unwrap()["messages"].clone();
+    assert_eq!(listed[0].get("html"), None);
+    assert_eq!(listed[1]["html"], rich["html"]);
 }
