@@ -152,11 +152,7 @@ impl Handler<ToSession> for WsSession {
         match msg {
             ToSession::Events { room_id, events } => {
                 self.backlog.pop(events.len());
-                for event in events.iter() {
-                    if !self.on_event(room_id, event, ctx) {
-                        break;
-                    }
-                }
+                self.on_events(room_id, &events, ctx);
             }
             ToSession::Frame(frame) => ctx.text(frame),
             ToSession::RefreshRooms => self.send_room_list(ctx),
@@ -168,32 +164,33 @@ impl Handler<ToSession> for WsSession {
 }
 
 impl WsSession {
-    /// A live room event: sent if it is new, held while the room syncs.
-    /// False once the session is closing.
-    fn on_event(
+    /// A room's live events: sent if new, held while the room syncs.
+    fn on_events(
         &mut self,
         room_id: i32,
-        event: &LiveEvent,
+        events: &[LiveEvent],
         ctx: &mut ws::WebsocketContext<Self>,
-    ) -> bool {
+    ) {
         match self.rooms.get_mut(&room_id) {
-            Some(RoomSync::Live(last)) if event.seq > *last => {
-                *last = event.seq;
-                ctx.text(event.frame.clone());
+            Some(RoomSync::Live(last)) => {
+                for event in events {
+                    if event.seq > *last {
+                        *last = event.seq;
+                        ctx.text(event.frame.clone());
+                    }
+                }
             }
             Some(RoomSync::Syncing(buffer)) => {
-                buffer.push((event.seq, event.frame.clone()));
+                buffer.extend(events.iter().map(|e| (e.seq, e.frame.clone())));
                 if buffer.len() > SYNC_BUFFER_MAX {
                     close_and_stop(
                         ctx,
                         Some(close(ws::CloseCode::Policy, "too far behind: resume")),
                     );
-                    return false;
                 }
             }
-            _ => {}
+            None => {}
         }
-        true
     }
 }
 
