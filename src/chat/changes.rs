@@ -2,6 +2,11 @@
 //! action, shared by the no-JS forms, the JSON API and the WebSocket. The
 //! writer checks the rules (own message or admin, edit window, readable
 //! room, not deleted) inside the transaction that makes the change.
+//!
+//! Each function queues its change for the writer when called, not when
+//! first polled, so one socket's changes are stored in the order sent.
+
+use std::future::Future;
 
 use crate::auth::CurrentUser;
 use crate::db::writer::{Actor, Committed, Job};
@@ -23,48 +28,65 @@ fn message_id(id: i64) -> Result<i32, AppError> {
 }
 
 /// Replace the body of a message (own, within the edit window; admins any).
-pub async fn edit(
+pub fn edit(
     state: &AppState,
     user: &CurrentUser,
     id: i64,
     body: MessageBody,
-) -> Result<Committed, AppError> {
-    super::check_send_rate(state, user)?;
+) -> impl Future<Output = Result<Committed, AppError>> + 'static {
     let window_ms = state.config.edit_window_ms();
-    let job = Job::Edit {
-        message_id: message_id(id)?,
-        actor: actor(user),
-        body: body.into_string(),
-        window_ms,
-    };
-    super::submit(state, job).await
+    queue(state, user, move |actor| {
+        Ok(Job::Edit {
+            message_id: message_id(id)?,
+            actor,
+            body: body.into_string(),
+            window_ms,
+        })
+    })
 }
 
 /// Delete a message (own; admins any): a tombstone stays, the text goes.
-pub async fn delete(state: &AppState, user: &CurrentUser, id: i64) -> Result<Committed, AppError> {
-    super::check_send_rate(state, user)?;
-    let job = Job::Delete {
-        message_id: message_id(id)?,
-        actor: actor(user),
-    };
-    super::submit(state, job).await
+pub fn delete(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> impl Future<Output = Result<Committed, AppError>> + 'static {
+    queue(state, user, move |actor| {
+        Ok(Job::Delete {
+            message_id: message_id(id)?,
+            actor,
+        })
+    })
 }
 
 /// Add (`add`) or take back an emoji reaction. Reacting twice, or taking
 /// back a reaction that isn't there, changes nothing and is no error.
-pub async fn react(
+pub fn react(
     state: &AppState,
     user: &CurrentUser,
     id: i64,
     emoji: Emoji,
     add: bool,
-) -> Result<Committed, AppError> {
-    super::check_send_rate(state, user)?;
-    let job = Job::React {
-        message_id: message_id(id)?,
-        actor: actor(user),
-        emoji: emoji.into_string(),
-        add,
-    };
-    super::submit(state, job).await
+) -> impl Future<Output = Result<Committed, AppError>> + 'static {
+    queue(state, user, move |actor| {
+        Ok(Job::React {
+            message_id: message_id(id)?,
+            actor,
+            emoji: emoji.into_string(),
+            add,
+        })
+    })
+}
+
+/// Check the user's send rate, build the job and queue it now; the future
+/// waits for its commit.
+fn queue(
+    state: &AppState,
+    user: &CurrentUser,
+    job: impl FnOnce(Actor) -> Result<Job, AppError>,
+) -> impl Future<Output = Result<Committed, AppError>> + 'static {
+    let queued = super::check_send_rate(state, user)
+        .and_then(|()| job(actor(user)))
+        .map(|job| super::submit(state, job));
+    async move { queued?.await }
 }

@@ -14,6 +14,7 @@ pub mod session;
 pub mod stream;
 pub mod unread;
 
+use std::future::Future;
 use std::num::NonZeroU32;
 
 use actix::Addr;
@@ -149,28 +150,27 @@ pub async fn current_message(state: &AppState, c: &Committed) -> Result<MessageO
 /// Store a message in `room` from `user`. Resolves once it is durably
 /// stored (and handed to fan-out); a repeated `client_id` returns the
 /// original message and stores nothing.
-pub async fn post_message(
+pub fn post_message(
     state: &AppState,
     user: &CurrentUser,
     room: &RoomRef,
     body: MessageBody,
     client_id: Option<ClientId>,
     reply_to: Option<i64>,
-) -> Result<Committed, AppError> {
-    let reply_to = match reply_to {
-        Some(id) => Some(i32::try_from(id).map_err(|_| refusal(Refusal::BadReply))?),
-        None => None,
+) -> impl Future<Output = Result<Committed, AppError>> + 'static {
+    let queued = match reply_to.map(i32::try_from).transpose() {
+        Ok(reply_to) => store_message(
+            state,
+            user,
+            room,
+            body.into_string(),
+            client_id,
+            None,
+            reply_to,
+        ),
+        Err(_) => Err(refusal(Refusal::BadReply)),
     };
-    store_message(
-        state,
-        user,
-        room,
-        body.into_string(),
-        client_id,
-        None,
-        reply_to,
-    )
-    .await
+    async move { queued?.await }
 }
 
 /// Store an uploaded file (already saved by `uploads::Store`) as a message
@@ -208,10 +208,10 @@ pub async fn post_upload(
         .metrics
         .upload_bytes
         .inc_by(u64::try_from(upload.size).unwrap_or(0));
-    store_message(state, user, room, caption, None, Some(upload), None).await
+    store_message(state, user, room, caption, None, Some(upload), None)?.await
 }
 
-async fn store_message(
+fn store_message(
     state: &AppState,
     user: &CurrentUser,
     room: &RoomRef,
@@ -219,7 +219,7 @@ async fn store_message(
     client_id: Option<ClientId>,
     upload: Option<Upload>,
     reply_to: Option<i32>,
-) -> Result<Committed, AppError> {
+) -> Result<impl Future<Output = Result<Committed, AppError>> + 'static, AppError> {
     check_send_rate(state, user)?;
     let job = NewMessageJob {
         room_id: room.id,
@@ -231,7 +231,7 @@ async fn store_message(
         upload,
         reply_to,
     };
-    submit(state, Job::Message(job)).await
+    Ok(submit(state, Job::Message(job)))
 }
 
 /// The per-user token bucket every room change goes through.
@@ -247,12 +247,21 @@ fn check_send_rate(state: &AppState, user: &CurrentUser) -> Result<(), AppError>
     Ok(())
 }
 
-/// Hand a job to the writer and wait for its commit.
-async fn submit(state: &AppState, job: Job) -> Result<Committed, AppError> {
-    state.writer.submit(job).await.map_err(|err| match err {
-        WriteError::Refused(why) => refusal(why),
-        WriteError::Failed(_) | WriteError::Stopped => AppError::Unavailable(err.into()),
-    })
+/// Hand a job to the writer now (so one caller's jobs keep their order);
+/// the future waits for its commit.
+fn submit(
+    state: &AppState,
+    job: Job,
+) -> impl Future<Output = Result<Committed, AppError>> + 'static {
+    let committed = state.writer.submit(job);
+    async move {
+        committed.await.map_err(|err| match err {
+            WriteError::Refused(why) => refusal(why),
+            WriteError::Failed(_) | WriteError::Stopped | WriteError::Busy => {
+                AppError::Unavailable(err.into())
+            }
+        })
+    }
 }
 
 /// What the user is told when the writer refuses a change.

@@ -159,6 +159,8 @@ pub enum WriteError {
     Failed(String),
     #[error("the writer has stopped")]
     Stopped,
+    #[error("the server is busy storing other messages; try again")]
+    Busy,
 }
 
 /// A job's outcome inside a transaction: refusals don't roll it back.
@@ -214,14 +216,27 @@ impl WriterHandle {
         !self.tx.is_closed()
     }
 
-    /// Store an event; resolves after its batch has been committed.
-    pub async fn submit(&self, job: Job) -> Result<Committed, WriteError> {
+    /// Queue an event now, at the call, so events one caller submits one
+    /// after another are stored in that order (a socket's messages keep the
+    /// order they were sent in); the future resolves after the event's batch
+    /// has been committed. A full queue means the writer is far behind: the
+    /// job is refused at once (`Busy`) and the caller may retry.
+    pub fn submit(
+        &self,
+        job: Job,
+    ) -> impl std::future::Future<Output = Result<Committed, WriteError>> + 'static {
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(WriteJob { job, reply })
-            .await
-            .map_err(|_| WriteError::Stopped)?;
-        answer.await.map_err(|_| WriteError::Stopped)?
+        let queued = self
+            .tx
+            .try_send(WriteJob { job, reply })
+            .map_err(|err| match err {
+                mpsc::error::TrySendError::Full(_) => WriteError::Busy,
+                mpsc::error::TrySendError::Closed(_) => WriteError::Stopped,
+            });
+        async move {
+            queued?;
+            answer.await.map_err(|_| WriteError::Stopped)?
+        }
     }
 }
 

@@ -593,3 +593,26 @@ async fn sockets_over_the_per_user_cap_are_closed_with_1008() {
     assert_eq!(close_code(&mut three).await, Some(1008));
     assert_eq!(app.online_connections(&alice).await, 2);
 }
+
+#[actix_web::test]
+async fn messages_sent_back_to_back_on_one_socket_are_stored_in_the_order_sent() {
+    let app = spawn_app().await;
+    let alice = app.api_user("alice").await;
+    app.api_create_room(&alice, "general").await;
+    let mut ws = app.open_ws(&alice).await;
+    // No waiting for acks, and the room not looked up yet when they arrive.
+    const SENT: usize = 200;
+    for n in 0..SENT {
+        send_message(&mut ws, "general", &format!("m{n}"), &format!("c{n}")).await;
+    }
+    let mut seqs = std::collections::HashMap::new();
+    while seqs.len() < SENT {
+        let ack = expect_type(&mut ws, "ack").await;
+        seqs.insert(
+            ack["client_id"].as_str().unwrap().to_string(),
+            ack["seq"].as_i64().unwrap(),
+        );
+    }
+    let in_order: Vec<i64> = (0..SENT).map(|n| seqs[&format!("c{n}")]).collect();
+    assert_eq!(in_order, (1..=SENT as i64).collect::<Vec<_>>());
+}

@@ -5,6 +5,7 @@
 
 use actix::prelude::*;
 use actix_web_actors::ws;
+use futures_util::future::{FutureExt, LocalBoxFuture};
 
 use super::WsSession;
 use crate::chat::protocol::ServerFrame;
@@ -58,15 +59,13 @@ impl WsSession {
         change: Change,
         ctx: &mut ws::WebsocketContext<Self>,
     ) {
-        let app = self.app.clone();
-        let user = self.user.clone();
-        let work = async move {
-            match change {
-                Change::Edit(body) => changes::edit(&app, &user, id, body).await,
-                Change::Delete => changes::delete(&app, &user, id).await,
-                Change::React(emoji) => changes::react(&app, &user, id, emoji, true).await,
-                Change::Unreact(emoji) => changes::react(&app, &user, id, emoji, false).await,
-            }
+        let (app, user) = (&self.app, &self.user);
+        // Queued for the writer here, in frame order (see `on_send`).
+        let work: LocalBoxFuture<'static, _> = match change {
+            Change::Edit(body) => changes::edit(app, user, id, body).boxed_local(),
+            Change::Delete => changes::delete(app, user, id).boxed_local(),
+            Change::React(emoji) => changes::react(app, user, id, emoji, true).boxed_local(),
+            Change::Unreact(emoji) => changes::react(app, user, id, emoji, false).boxed_local(),
         };
         ctx.spawn(work.into_actor(self).map(|result, act, ctx| {
             if let Err(err) = result {

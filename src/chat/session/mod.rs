@@ -299,7 +299,8 @@ impl WsSession {
     }
 
     /// Look up a room by name (cached), then continue with it; an unknown
-    /// room is answered with `no_such_room`.
+    /// room is answered with `no_such_room`. Frames are handled in order:
+    /// the first use of a room holds the ones after it until it is found.
     fn with_room<F>(&mut self, name: String, ctx: &mut ws::WebsocketContext<Self>, then: F)
     where
         F: FnOnce(&mut Self, RoomRef, &mut ws::WebsocketContext<Self>) + 'static,
@@ -311,7 +312,9 @@ impl WsSession {
         let app = self.app.clone();
         let user_id = self.user.id;
         let lookup = async move { super::find_room(&app, user_id, name).await };
-        ctx.spawn(
+        // `wait`, not `spawn`: later frames wait for this one's room, so
+        // two sends to a room not looked up yet are still queued in order.
+        ctx.wait(
             lookup
                 .into_actor(self)
                 .map(move |result, act, ctx| match result {
@@ -350,11 +353,10 @@ impl WsSession {
             Err(message) => return self.send(ctx, &refuse("invalid_client_id", message)),
         };
         self.with_room(room, ctx, move |act, room, ctx| {
-            let app = act.app.clone();
-            let user = act.user.clone();
-            let post = async move {
-                super::post_message(&app, &user, &room, body, Some(parsed_id), reply_to).await
-            };
+            // Queued for the writer here, in frame order: a socket's
+            // messages are stored in the order they were sent.
+            let post =
+                super::post_message(&act.app, &act.user, &room, body, Some(parsed_id), reply_to);
             ctx.spawn(post.into_actor(act).map(move |result, act, ctx| {
                 let frame = match result {
                     Ok(stored) => ServerFrame::Ack {
