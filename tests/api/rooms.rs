@@ -86,7 +86,7 @@ async fn resubmitting_the_same_form_stores_one_message() {
     }
     let page = app.get_text("/rooms/echo").await;
     assert_eq!(
-        page.matches("<p>only once</p>").count(),
+        page.matches(r#"<div class="body">only once</div>"#).count(),
         1,
         "one stored message"
     );
