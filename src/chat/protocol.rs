@@ -317,7 +317,13 @@ pub enum ServerFrame {
         mentions: i64,
     },
     /// Who is online in a room (sorted, each name once).
-    Presence { room: String, users: Vec<String> },
+    Presence {
+        room: String,
+        /// Present users by name, at most `presence::PRESENCE_LIST_MAX`.
+        users: Vec<String>,
+        /// How many users are present in all.
+        count: usize,
+    },
     /// The caller's room list (public rooms and their DMs), sent on connect
     /// and whenever a room is created.
     Rooms { rooms: Vec<RoomInfo> },

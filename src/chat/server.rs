@@ -166,11 +166,7 @@ impl ChatServer {
         let Some(room) = self.rooms.get(&room_id) else {
             return;
         };
-        let frame = ServerFrame::Presence {
-            room: room.name.clone(),
-            users: room.users(),
-        }
-        .to_text();
+        let frame = room.presence().to_text();
         let overflowed: Vec<SessionId> = room
             .sessions
             .iter()
@@ -354,11 +350,7 @@ impl Handler<Join> for ChatServer {
             self.presence_changed(msg.room_id);
         } else if let Some(room) = self.rooms.get(&msg.room_id) {
             // Already present (another tab): only the joiner needs the list.
-            let frame = ServerFrame::Presence {
-                room: room.name.clone(),
-                users: room.users(),
-            }
-            .to_text();
+            let frame = room.presence().to_text();
             if !self.deliver(msg.session_id, ToSession::Frame(frame)) {
                 self.drop_overflowed(vec![msg.session_id]);
             }

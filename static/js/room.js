@@ -164,8 +164,11 @@ export class RoomPage {
         break;
       case 'presence':
         if (here) {
-          this.sidebar.showPresence(frame.users || []);
-          this.typing.keepOnly(frame.users || []);
+          const users = frame.users || [];
+          const count = frame.count ?? users.length;
+          this.sidebar.showPresence(users, count);
+          // Only a complete list tells who has left.
+          if (count === users.length) this.typing.keepOnly(users);
         }
         break;
       case 'typing': if (here && frame.user !== this.me) this.typing.show(frame.user); break;

@@ -120,8 +120,11 @@ export class Sidebar {
     }
   }
 
-  /** The `presence` frame: who is online in this room. */
-  showPresence(users) {
+  /**
+   * The `presence` frame: who is online in this room. A big room lists only
+   * the first names; `count` is everyone.
+   */
+  showPresence(users, count) {
     const items = users.map((name) => {
       const li = el('li');
       const link = el('a', 'name', name);
@@ -130,13 +133,14 @@ export class Sidebar {
       if (name === this.me) li.appendChild(el('span', 'muted you', '(you)'));
       return li;
     });
+    if (count > users.length) items.push(el('li', 'muted', 'and ' + (count - users.length) + ' more'));
     document.getElementById('online-list').replaceChildren(...items);
-    document.getElementById('online-count').textContent = String(users.length);
+    document.getElementById('online-count').textContent = String(count);
     const counter = document.getElementById('online-counter');
-    counter.textContent = users.length + ' online';
+    counter.textContent = count + ' online';
     counter.hidden = false;
     this.onlineSection.hidden = false;
-    this.online = users.length;
+    this.online = count;
     this.showRoomCounts();
   }
 

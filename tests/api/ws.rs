@@ -175,7 +175,10 @@ async fn presence_and_room_list_broadcasts_arrive() {
     let mut b = app.open_ws(&bob).await;
     send_json(&mut b, json!({"type":"join","room":"general"})).await;
     let presence = expect_type(&mut a, "presence").await;
-    assert_eq!(presence["users"], json!(["alice", "bob"]));
+    assert_eq!(
+        (presence["users"].clone(), presence["count"].clone()),
+        (json!(["alice", "bob"]), json!(2))
+    );
     // A new room reaches every connected client.
     app.api_create_room(&bob, "fresh").await;
     let rooms = expect_type(&mut a, "rooms").await;
@@ -189,7 +192,10 @@ async fn presence_and_room_list_broadcasts_arrive() {
     // Bob leaves: alice is told.
     send_json(&mut b, json!({"type":"leave","room":"general"})).await;
     let presence = expect_type(&mut a, "presence").await;
-    assert_eq!(presence["users"], json!(["alice"]));
+    assert_eq!(
+        (presence["users"].clone(), presence["count"].clone()),
+        (json!(["alice"]), json!(1))
+    );
 }
 
 #[actix_web::test]
