@@ -214,15 +214,21 @@ pub struct WaitForEvent {
 }
 
 /// Who is online: for the home page, the room list and `/api/online`.
+/// Counts cost O(rooms); the names cost O(connections), so only
+/// `/api/online` asks for them (room lists are built on every connect).
 #[derive(Message)]
 #[rtype(result = "Online")]
-pub struct GetOnline;
+pub struct GetOnline {
+    pub with_names: bool,
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct Online {
     /// Open WebSocket connections.
     pub connections: usize,
-    /// Distinct users with at least one connection, sorted.
+    /// Distinct users with at least one connection.
+    pub user_count: usize,
+    /// Their names, sorted (only when asked `with_names`).
     pub users: Vec<String>,
     /// Distinct online users per room.
     pub rooms: HashMap<i32, usize>,

@@ -297,9 +297,14 @@ pub async fn find_room(state: &AppState, user_id: i32, name: String) -> Result<R
         .ok_or(AppError::NotFound)
 }
 
-/// Who is online right now (empty if the chat server is not answering).
+/// Who is online right now, with their names (empty if the chat server is
+/// not answering).
 pub async fn online(state: &AppState) -> Online {
-    state.chat.send(GetOnline).await.unwrap_or_default()
+    state
+        .chat
+        .send(GetOnline { with_names: true })
+        .await
+        .unwrap_or_default()
 }
 
 /// Where a room list's unread counts come from.
@@ -343,7 +348,11 @@ pub async fn room_list(
             .await
             .unwrap_or_default(),
     };
-    let online = online(state).await;
+    let online = state
+        .chat
+        .send(GetOnline { with_names: false })
+        .await
+        .unwrap_or_default();
     let mut members = members;
     let rooms = public
         .into_iter()

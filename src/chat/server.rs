@@ -558,17 +558,21 @@ impl Handler<WaitForEvent> for ChatServer {
 impl Handler<GetOnline> for ChatServer {
     type Result = MessageResult<GetOnline>;
 
-    fn handle(&mut self, _: GetOnline, _: &mut Context<Self>) -> Self::Result {
-        let mut users: Vec<String> = self
-            .sessions
-            .values()
-            .map(|e| e.user_name.clone())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
+    fn handle(&mut self, msg: GetOnline, _: &mut Context<Self>) -> Self::Result {
+        let mut users: Vec<String> = if msg.with_names {
+            self.by_user
+                .values()
+                .filter_map(|ids| ids.iter().next())
+                .filter_map(|id| self.sessions.get(id))
+                .map(|e| e.user_name.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
         users.sort();
         MessageResult(Online {
             connections: self.sessions.len(),
+            user_count: self.by_user.len(),
             users,
             rooms: self
                 .rooms

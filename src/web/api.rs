@@ -358,7 +358,7 @@ struct OnlineAnswer {
 pub async fn online(state: web::Data<AppState>, _user: CurrentUser) -> HttpResponse {
     let online = chat::online(&state).await;
     HttpResponse::Ok().json(OnlineAnswer {
-        count: online.users.len(),
+        count: online.user_count,
         users: online.users,
         connections: online.connections,
     })

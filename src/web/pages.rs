@@ -53,7 +53,7 @@ pub async fn home_page(
         .collect();
     let mut context = tera::Context::new();
     context.insert("rooms", &rooms);
-    context.insert("online_users", &online.users.len());
+    context.insert("online_users", &online.user_count);
     context.insert("visits", &visits);
     if let Some((message, name)) = form_error {
         context.insert("error", message);
