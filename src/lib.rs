@@ -194,6 +194,9 @@ impl Application {
                 .default_service(aweb::to(web::pages::not_found))
         })
         .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
+        // Keeps each connection's write buffer at its initial size, so an
+        // idle WebSocket holds no memory for frames it sent long ago.
+        .h1_write_buffer_size(chat::session::WRITE_BUFFER_BYTES)
         // Chat frames are small and latency-bound: never hold them back
         // waiting for the peer's delayed ACK (Nagle).
         .tcp_nodelay(true)

@@ -1,14 +1,60 @@
-//! The frame layer shared by chat and echo sessions: reassembly of
-//! fragmented messages up to the size cap, the right close code for every
-//! protocol error (1002, 1007, 1009), and the heartbeat.
+//! The frame layer shared by chat and echo sessions: starting a session
+//! with its output in small pieces, reassembly of fragmented messages up to
+//! the size cap, the right close code for every protocol error (1002, 1007,
+//! 1009), and the heartbeat.
 
 use std::time::Instant;
 
 use actix::prelude::*;
-use actix_web::web;
+use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
+use futures_util::{stream, Stream, StreamExt};
 
 use super::WsLimits;
+
+/// The most session output handed to actix-http at once. actix-http copies
+/// each piece into the connection's write buffer (initially 8 KiB) and keeps
+/// whatever capacity that buffer grew to, up to 128 KiB, for the life of the
+/// connection: one `rooms` list or history page would otherwise pin its own
+/// size on every idle socket. Split output is the same bytes on the wire.
+const OUTPUT_PIECE_BYTES: usize = 4096;
+
+/// How full the write buffer gets before it is written out (the server's
+/// `h1_write_buffer_size`): with pieces of [`OUTPUT_PIECE_BYTES`] it stays
+/// under actix-http's initial 8 KiB.
+pub const WRITE_BUFFER_BYTES: usize = 4096;
+
+/// Upgrade `req` and start `actor` on it, with its output in pieces of at
+/// most [`OUTPUT_PIECE_BYTES`].
+pub(super) fn start<A, S>(
+    actor: A,
+    req: &HttpRequest,
+    stream: S,
+    codec: actix_http::ws::Codec,
+) -> Result<HttpResponse, actix_web::Error>
+where
+    A: Actor<Context = ws::WebsocketContext<A>>
+        + StreamHandler<Result<ws::Message, ws::ProtocolError>>,
+    S: Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> + 'static,
+{
+    let output = ws::WebsocketContext::with_codec(actor, stream, codec)
+        .flat_map(|chunk| stream::iter(pieces(chunk)));
+    Ok(ws::handshake(req)?.streaming(output))
+}
+
+/// One output chunk as pieces of at most [`OUTPUT_PIECE_BYTES`] (slices of
+/// the same buffer, not copies).
+fn pieces<E>(chunk: Result<web::Bytes, E>) -> impl Iterator<Item = Result<web::Bytes, E>> {
+    let mut rest = Some(chunk);
+    std::iter::from_fn(move || match rest.take()? {
+        Ok(mut bytes) if bytes.len() > OUTPUT_PIECE_BYTES => {
+            let piece = bytes.split_to(OUTPUT_PIECE_BYTES);
+            rest = Some(Ok(bytes));
+            Some(Ok(piece))
+        }
+        last => Some(last),
+    })
+}
 
 /// What a complete incoming message turned out to be.
 pub(super) enum Inbound {
@@ -169,4 +215,28 @@ pub(super) fn start_heartbeat<A>(
             ctx.ping(b"");
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_big_chunk_becomes_pieces_of_the_same_bytes() {
+        let chunk: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let pieces: Vec<web::Bytes> = pieces(Ok::<_, ()>(web::Bytes::from(chunk.clone())))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(pieces.iter().all(|p| p.len() <= OUTPUT_PIECE_BYTES));
+        assert_eq!(pieces.len(), 3);
+        assert_eq!(pieces.concat(), chunk);
+    }
+
+    #[test]
+    fn a_small_chunk_or_an_error_passes_through_whole() {
+        let small: Vec<_> = pieces(Ok::<_, ()>(web::Bytes::from_static(b"hi"))).collect();
+        assert_eq!(small, vec![Ok(web::Bytes::from_static(b"hi"))]);
+        let failed: Vec<_> = pieces(Err::<web::Bytes, _>("broken")).collect();
+        assert_eq!(failed, vec![Err("broken")]);
+    }
 }

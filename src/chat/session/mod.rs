@@ -25,7 +25,8 @@ mod sync;
 
 use self::changes::{error_code, Change};
 use self::echo::EchoSession;
-use self::frames::{close, close_and_stop, start_heartbeat, Assembler, Inbound};
+pub use self::frames::WRITE_BUFFER_BYTES;
+use self::frames::{close, close_and_stop, start, start_heartbeat, Assembler, Inbound};
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -395,10 +396,7 @@ pub async fn ws_route(
         |err: actix_web::Error| AppError::bad_request(format!("WebSocket upgrade failed: {err}"));
     if app.config.conformance_echo {
         let echo = EchoSession::new(limits);
-        return ws::WsResponseBuilder::new(echo, &req, stream)
-            .codec(codec)
-            .start()
-            .map_err(upgrade_error);
+        return start(echo, &req, stream, codec).map_err(upgrade_error);
     }
     if !ws_origin_allowed(&req, &app) {
         return Err(AppError::Forbidden(
@@ -420,10 +418,7 @@ pub async fn ws_route(
         user,
         app: app.clone(),
     };
-    ws::WsResponseBuilder::new(session, &req, stream)
-        .codec(codec)
-        .start()
-        .map_err(upgrade_error)
+    start(session, &req, stream, codec).map_err(upgrade_error)
 }
 
 /// No `Origin` (a tool), this site's own, or one on the allow-list.
