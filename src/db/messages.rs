@@ -232,11 +232,81 @@ pub fn set_last_seq(conn: &mut Conn, room_id: i32, seq: i64) -> QueryResult<()> 
         .map(drop)
 }
 
-pub fn insert(conn: &mut Conn, new: &NewMessage<'_>) -> QueryResult<Message> {
-    diesel::insert_into(messages::table)
-        .values(new)
-        .returning(Message::as_returning())
-        .get_result(conn)
+/// The search index, as the writer feeds it. Searching reads it with
+/// `sql_query` (`db::search`); `diesel print-schema` leaves it out.
+mod fts {
+    diesel::table! {
+        messages_fts (rowid) {
+            rowid -> Integer,
+            body -> Text,
+        }
+    }
+}
+
+/// Index for search every message with `id >= first_id`: the messages the
+/// writer stored since `first_id` (ids only grow, and only the writer
+/// inserts). One statement for a batch's run of new messages, because FTS5
+/// writes out its pending terms as a new segment at every statement
+/// savepoint (migration `2026-11-25-000001_search_index_per_batch`). Must
+/// run before any edit or deletion of those messages, whose triggers tell
+/// the index what to forget.
+pub fn index_new(conn: &mut Conn, first_id: i32) -> QueryResult<()> {
+    diesel::insert_into(fts::messages_fts::table)
+        .values(
+            messages::table
+                .filter(messages::id.ge(first_id))
+                .select((messages::id, messages::body)),
+        )
+        .into_columns((fts::messages_fts::rowid, fts::messages_fts::body))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The highest message id given out so far (0 for none).
+pub fn last_id(conn: &mut Conn) -> QueryResult<i32> {
+    messages::table
+        .select(diesel::dsl::max(messages::id))
+        .get_result::<Option<i32>>(conn)
+        .map(Option::unwrap_or_default)
+}
+
+/// Store a new message under the id and seq the writer handed out. False
+/// when nothing was stored because its sender already stored a message
+/// with this `client_id` (a resend). Not searchable until [`index_new`].
+///
+/// Written as `INSERT OR IGNORE … SELECT ?, ?, …` so Diesel caches the
+/// prepared statement by type: a plain `.values(&NewMessage)` insert is
+/// built and hashed as SQL text on every call (its optional columns may
+/// change the SQL), which cost the writer more than SQLite's own work on
+/// the row. No `RETURNING` either: the writer knows every column, and
+/// SQLite collects returned rows in a temporary table.
+pub fn insert(conn: &mut Conn, new: &NewMessage<'_>) -> QueryResult<bool> {
+    use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+    diesel::insert_or_ignore_into(messages::table)
+        .values(diesel::select((
+            new.id.into_sql::<Integer>(),
+            new.room_id.into_sql::<Integer>(),
+            new.seq.into_sql::<BigInt>(),
+            new.user_id.into_sql::<Integer>(),
+            new.body.into_sql::<Text>(),
+            new.created_at.into_sql::<BigInt>(),
+            new.client_id.into_sql::<Nullable<Text>>(),
+            new.upload_id.into_sql::<Nullable<Integer>>(),
+            new.reply_to.into_sql::<Nullable<Integer>>(),
+        )))
+        .into_columns((
+            messages::id,
+            messages::room_id,
+            messages::seq,
+            messages::user_id,
+            messages::body,
+            messages::created_at,
+            messages::client_id,
+            messages::upload_id,
+            messages::reply_to,
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
 }
 
 /// Replace a message's body (writer only).
