@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sqlite::Sqlite;
 
 use super::models::{Message, NewMessage, NewRoomEvent, RoomEventRow, Upload};
 use super::schema::{mentions, messages, reactions, room_events, rooms, uploads, users};
@@ -273,41 +275,59 @@ pub fn last_id(conn: &mut Conn) -> QueryResult<i32> {
 /// Store a new message under the id and seq the writer handed out. False
 /// when nothing was stored because its sender already stored a message
 /// with this `client_id` (a resend). Not searchable until [`index_new`].
-///
-/// Written as `INSERT OR IGNORE … SELECT ?, ?, …` so Diesel caches the
-/// prepared statement by type: a plain `.values(&NewMessage)` insert is
-/// built and hashed as SQL text on every call (its optional columns may
-/// change the SQL), which cost the writer more than SQLite's own work on
-/// the row. No `RETURNING` either: the writer knows every column, and
-/// SQLite collects returned rows in a temporary table.
 pub fn insert(conn: &mut Conn, new: &NewMessage<'_>) -> QueryResult<bool> {
-    use diesel::sql_types::{BigInt, Integer, Nullable, Text};
-    diesel::insert_or_ignore_into(messages::table)
-        .values(diesel::select((
-            new.id.into_sql::<Integer>(),
-            new.room_id.into_sql::<Integer>(),
-            new.seq.into_sql::<BigInt>(),
-            new.user_id.into_sql::<Integer>(),
-            new.body.into_sql::<Text>(),
-            new.created_at.into_sql::<BigInt>(),
-            new.client_id.into_sql::<Nullable<Text>>(),
-            new.upload_id.into_sql::<Nullable<Integer>>(),
-            new.reply_to.into_sql::<Nullable<Integer>>(),
-        )))
-        .into_columns((
-            messages::id,
-            messages::room_id,
-            messages::seq,
-            messages::user_id,
-            messages::body,
-            messages::created_at,
-            messages::client_id,
-            messages::upload_id,
-            messages::reply_to,
-        ))
-        .execute(conn)
-        .map(|n| n == 1)
+    InsertMessage(new).execute(conn).map(|n| n == 1)
 }
+
+/// `INSERT OR IGNORE INTO messages (…) VALUES (?, …)`: one row, as a
+/// statement Diesel keeps prepared (cached by this type).
+///
+/// Written out because Diesel's own single-row insert is cached by its SQL
+/// text, which it builds and hashes on every call (optional columns may
+/// change it) — more work than SQLite's on the row. `VALUES`, not
+/// `SELECT ?, …`: an INSERT from a SELECT may write many rows, so SQLite
+/// gives it a statement journal (every touched page copied) for the
+/// foreign-key checks. No `RETURNING`: the writer knows every column, and
+/// SQLite collects returned rows in a temporary table.
+struct InsertMessage<'a>(&'a NewMessage<'a>);
+
+impl QueryId for InsertMessage<'_> {
+    type QueryId = InsertMessage<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Sqlite> for InsertMessage<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+        let new = self.0;
+        out.push_sql(
+            "INSERT OR IGNORE INTO messages \
+             (id, room_id, seq, user_id, body, created_at, client_id, upload_id, reply_to) \
+             VALUES (",
+        );
+        out.push_bind_param::<Integer, _>(&new.id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&new.room_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&new.seq)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&new.user_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&new.body)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&new.created_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&new.client_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Integer>, _>(&new.upload_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Integer>, _>(&new.reply_to)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<Conn> for InsertMessage<'_> {}
 
 /// Replace a message's body (writer only).
 pub fn set_body(conn: &mut Conn, id: i32, body: &str, edited_at: i64) -> QueryResult<()> {
