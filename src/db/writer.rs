@@ -3,11 +3,20 @@
 //! commit).
 //!
 //! Callers send a [`Job`] and await its reply. The thread takes every job
-//! waiting in its queue (up to [`MAX_BATCH`]), stores them all in one
+//! waiting in its queue (up to [`MAX_BATCH`]; in a burst of sends, also
+//! those still arriving, see `gather_burst`), stores them all in one
 //! transaction, and only after the commit — fsynced under the default
-//! durability — replies to each caller and hands the batch, in order, to the
-//! commit hook (the chat fan-out). So an event is persisted before anyone is
-//! told about it, and each room's `seq` is handed out here alone.
+//! durability — hands the batch, in order, to the commit hook (the chat
+//! fan-out) and replies to each caller. So an event is persisted before
+//! anyone is told about it, and each room's `seq` (and each message's id)
+//! is handed out here alone.
+//!
+//! What a message costs is kept to what SQLite must do for its row: the
+//! insert is one statement Diesel keeps prepared, returns nothing (the
+//! writer knows the row), and doubles as the `client_id` check; the
+//! batch's new messages enter the search index together at the end of the
+//! transaction (see [`messages::index_new`]); the seq counters are written
+//! back once.
 //!
 //! Permission checks that depend on stored state (is this your message, is
 //! it deleted, is the edit window open, may you read its room) happen here,
