@@ -67,8 +67,8 @@ pub fn send_limiter(per_second: u32, burst: u32) -> SendLimiter {
 /// The writer's commit hook: serialize each new event once and hand the
 /// batch, in commit order, to the `ChatServer` for fan-out.
 pub fn publish_hook(chat: Addr<ChatServer>) -> CommitHook {
-    Box::new(move |committed: &[Committed]| {
-        let events = committed.iter().map(room_event).collect();
+    Box::new(move |committed: &[&Committed]| {
+        let events = committed.iter().map(|c| room_event(c)).collect();
         chat.do_send(Publish {
             events,
             committed_at: std::time::Instant::now(),

@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sqlite::Sqlite;
 
 use super::models::{Message, NewMessage, NewRoomEvent, RoomEventRow, Upload};
 use super::schema::{mentions, messages, reactions, room_events, rooms, uploads, users};
@@ -232,12 +234,100 @@ pub fn set_last_seq(conn: &mut Conn, room_id: i32, seq: i64) -> QueryResult<()> 
         .map(drop)
 }
 
-pub fn insert(conn: &mut Conn, new: &NewMessage<'_>) -> QueryResult<Message> {
-    diesel::insert_into(messages::table)
-        .values(new)
-        .returning(Message::as_returning())
-        .get_result(conn)
+/// The search index, as the writer feeds it. Searching reads it with
+/// `sql_query` (`db::search`); `diesel print-schema` leaves it out.
+mod fts {
+    diesel::table! {
+        messages_fts (rowid) {
+            rowid -> Integer,
+            body -> Text,
+        }
+    }
 }
+
+/// Index for search every message with `id >= first_id`: the messages the
+/// writer stored since `first_id` (ids only grow, and only the writer
+/// inserts). One statement for a batch's run of new messages, because FTS5
+/// writes out its pending terms as a new segment at every statement
+/// savepoint (migration `2026-11-25-000001_search_index_per_batch`). Must
+/// run before any edit or deletion of those messages, whose triggers tell
+/// the index what to forget.
+pub fn index_new(conn: &mut Conn, first_id: i32) -> QueryResult<()> {
+    diesel::insert_into(fts::messages_fts::table)
+        .values(
+            messages::table
+                .filter(messages::id.ge(first_id))
+                .select((messages::id, messages::body)),
+        )
+        .into_columns((fts::messages_fts::rowid, fts::messages_fts::body))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The highest message id given out so far (0 for none).
+pub fn last_id(conn: &mut Conn) -> QueryResult<i32> {
+    messages::table
+        .select(diesel::dsl::max(messages::id))
+        .get_result::<Option<i32>>(conn)
+        .map(Option::unwrap_or_default)
+}
+
+/// Store a new message under the id and seq the writer handed out. False
+/// when nothing was stored because its sender already stored a message
+/// with this `client_id` (a resend). Not searchable until [`index_new`].
+pub fn insert(conn: &mut Conn, new: &NewMessage<'_>) -> QueryResult<bool> {
+    InsertMessage(new).execute(conn).map(|n| n == 1)
+}
+
+/// `INSERT OR IGNORE INTO messages (…) VALUES (?, …)`: one row, as a
+/// statement Diesel keeps prepared (cached by this type).
+///
+/// Written out because Diesel's own single-row insert is cached by its SQL
+/// text, which it builds and hashes on every call (optional columns may
+/// change it) — more work than SQLite's on the row. `VALUES`, not
+/// `SELECT ?, …`: an INSERT from a SELECT may write many rows, so SQLite
+/// gives it a statement journal (every touched page copied) for the
+/// foreign-key checks. No `RETURNING`: the writer knows every column, and
+/// SQLite collects returned rows in a temporary table.
+struct InsertMessage<'a>(&'a NewMessage<'a>);
+
+impl QueryId for InsertMessage<'_> {
+    type QueryId = InsertMessage<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Sqlite> for InsertMessage<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+        let new = self.0;
+        out.push_sql(
+            "INSERT OR IGNORE INTO messages \
+             (id, room_id, seq, user_id, body, created_at, client_id, upload_id, reply_to) \
+             VALUES (",
+        );
+        out.push_bind_param::<Integer, _>(&new.id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&new.room_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&new.seq)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&new.user_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&new.body)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&new.created_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&new.client_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Integer>, _>(&new.upload_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Integer>, _>(&new.reply_to)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<Conn> for InsertMessage<'_> {}
 
 /// Replace a message's body (writer only).
 pub fn set_body(conn: &mut Conn, id: i32, body: &str, edited_at: i64) -> QueryResult<()> {

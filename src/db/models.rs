@@ -110,9 +110,11 @@ pub struct Message {
     pub reply_to: Option<i32>,
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = messages)]
+/// A message to store (`messages::insert`). The writer hands out its id,
+/// as it does its seq.
+#[derive(Debug)]
 pub struct NewMessage<'a> {
+    pub id: i32,
     pub room_id: i32,
     pub seq: i64,
     pub user_id: i32,

@@ -2,9 +2,10 @@
 //! see what, ranking, paging, and the highlighted snippet.
 //!
 //! The index is `messages_fts` (migration `2026-11-23-000003_search`), kept
-//! in step with `messages` by triggers inside the writer's transactions: an
-//! edited message is found by its new words only, a deleted one (body `''`,
-//! `deleted_at` set) not at all.
+//! in step with `messages` inside the writer's transactions — new messages
+//! by the writer itself, once per batch (`messages::index_new`), edits and
+//! deletions by triggers: an edited message is found by its new words only,
+//! a deleted one (body `''`, `deleted_at` set) not at all.
 //!
 //! User input is never FTS5 syntax: [`SearchTerms`] splits it into words and
 //! quotes each as an FTS5 string, so `"`, `*`, `NEAR(`, `AND`, `-`, `:` are
@@ -239,9 +240,11 @@ mod tests {
     fn post(conn: &mut Conn, room_id: i32, user_id: i32, body: &str) -> i32 {
         let seq = messages::last_seq(conn, room_id).unwrap() + 1;
         messages::set_last_seq(conn, room_id, seq).unwrap();
+        let id = messages::last_id(conn).unwrap() + 1;
         messages::insert(
             conn,
             &NewMessage {
+                id,
                 room_id,
                 seq,
                 user_id,
@@ -252,8 +255,9 @@ mod tests {
                 reply_to: None,
             },
         )
-        .unwrap()
-        .id
+        .unwrap();
+        messages::index_new(conn, id).unwrap();
+        id
     }
 
     fn find(conn: &mut Conn, user_id: i32, q: &str) -> Vec<i32> {

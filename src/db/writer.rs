@@ -3,11 +3,20 @@
 //! commit).
 //!
 //! Callers send a [`Job`] and await its reply. The thread takes every job
-//! waiting in its queue (up to [`MAX_BATCH`]), stores them all in one
+//! waiting in its queue (up to [`MAX_BATCH`]; in a burst of sends, also
+//! those still arriving, see `gather_burst`), stores them all in one
 //! transaction, and only after the commit — fsynced under the default
-//! durability — replies to each caller and hands the batch, in order, to the
-//! commit hook (the chat fan-out). So an event is persisted before anyone is
-//! told about it, and each room's `seq` is handed out here alone.
+//! durability — hands the batch, in order, to the commit hook (the chat
+//! fan-out) and replies to each caller. So an event is persisted before
+//! anyone is told about it, and each room's `seq` (and each message's id)
+//! is handed out here alone.
+//!
+//! What a message costs is kept to what SQLite must do for its row: the
+//! insert is one statement Diesel keeps prepared, returns nothing (the
+//! writer knows the row), and doubles as the `client_id` check; the
+//! batch's new messages enter the search index together at the end of the
+//! transaction (see [`messages::index_new`]); the seq counters are written
+//! back once.
 //!
 //! Permission checks that depend on stored state (is this your message, is
 //! it deleted, is the edit window open, may you read its room) happen here,
@@ -21,7 +30,7 @@
 
 use std::collections::HashMap;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use diesel::connection::SimpleConnection;
@@ -37,6 +46,12 @@ use crate::metrics::Metrics;
 
 /// Most jobs in one transaction: bounds a batch's latency under a flood.
 pub const MAX_BATCH: usize = 512;
+/// In a burst of sends, the longest pause between two jobs that the writer
+/// waits out before committing what it has: far below an fsync (~0.5 ms
+/// here), far above the time a sender takes to queue its next job.
+const BURST_GAP: Duration = Duration::from_micros(50);
+/// The longest a burst holds back its first job.
+const BURST_WAIT: Duration = Duration::from_micros(500);
 /// Jobs that may wait for the writer before senders are slowed down.
 const QUEUE_CAPACITY: usize = 16 * 1024;
 
@@ -175,7 +190,7 @@ struct WriteJob {
 
 /// Called on the writer thread after each commit with the newly stored
 /// (fresh) events, in commit order.
-pub type CommitHook = Box<dyn FnMut(&[Committed]) + Send>;
+pub type CommitHook = Box<dyn FnMut(&[&Committed]) + Send>;
 
 /// Cheap to clone; every clone feeds the same writer thread.
 #[derive(Clone)]
@@ -249,14 +264,14 @@ struct Writer {
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<WriteJob>) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut last_size = 0;
         while let Some(first) = rx.blocking_recv() {
             batch.push(first);
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
+            take_waiting(&mut rx, &mut batch);
+            if batch.len() > 1 || last_size > 1 {
+                gather_burst(&mut rx, &mut batch);
             }
+            last_size = batch.len();
             self.process(&mut batch);
         }
         tracing::debug!("writer stopped: every handle was dropped");
@@ -278,11 +293,10 @@ impl Writer {
                     .collect()
             }
         };
-        let fresh: Vec<Committed> = results
+        let fresh: Vec<&Committed> = results
             .iter()
             .filter_map(|r| r.as_ref().ok())
             .filter(|c| c.fresh)
-            .cloned()
             .collect();
         self.metrics
             .db_batch_seconds
@@ -318,17 +332,50 @@ impl Writer {
     }
 }
 
+/// Move the jobs waiting now into `batch` (up to [`MAX_BATCH`]); how many.
+fn take_waiting(rx: &mut mpsc::Receiver<WriteJob>, batch: &mut Vec<WriteJob>) -> usize {
+    let before = batch.len();
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    batch.len() - before
+}
+
+/// Senders are sending together (this batch or the last one had more than
+/// one job): keep taking jobs while they keep coming, each within
+/// [`BURST_GAP`] of the one before, for at most [`BURST_WAIT`]. A burst
+/// that the writer woke up in the middle of then shares one commit, and one
+/// fsync, instead of being split in two. A lone sender is never held up.
+fn gather_burst(rx: &mut mpsc::Receiver<WriteJob>, batch: &mut Vec<WriteJob>) {
+    let started = Instant::now();
+    let mut last_arrival = started;
+    while batch.len() < MAX_BATCH && started.elapsed() < BURST_WAIT {
+        if take_waiting(rx, batch) > 0 {
+            last_arrival = Instant::now();
+        } else if last_arrival.elapsed() >= BURST_GAP {
+            return;
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
 fn refused(outcome: Outcome) -> Result<Committed, WriteError> {
     outcome.map_err(WriteError::Refused)
 }
 
-/// Sequence numbers handed out in one transaction: each room's `last_seq`
-/// is read once, counted up in memory, and written back once at the end,
-/// instead of an `UPDATE … RETURNING` per event (Diesel does not cache
-/// UPDATE statements, so each one was parsed anew).
+/// Numbers handed out in one transaction: each room's `last_seq` is read
+/// once, counted up in memory, and written back once at the end, instead
+/// of an `UPDATE … RETURNING` per event (Diesel does not cache UPDATE
+/// statements, so each one was parsed anew); and message ids, counted up
+/// from the highest one stored, so an insert need not return its row.
 #[derive(Default)]
 struct Seqs {
     last: HashMap<i32, i64>,
+    last_message_id: Option<i32>,
 }
 
 impl Seqs {
@@ -339,6 +386,26 @@ impl Seqs {
         };
         self.last.insert(room_id, last + 1);
         Ok(last + 1)
+    }
+
+    fn next_message_id(&mut self, conn: &mut Conn) -> QueryResult<i32> {
+        let last = match self.last_message_id {
+            Some(last) => last,
+            None => messages::last_id(conn)?,
+        };
+        self.last_message_id = Some(last + 1);
+        Ok(last + 1)
+    }
+
+    /// Undo the last [`Seqs::next`] for `room_id` and the last message id:
+    /// that message was not stored, and seqs have no gaps.
+    fn give_back(&mut self, room_id: i32) {
+        if let Some(last) = self.last.get_mut(&room_id) {
+            *last -= 1;
+        }
+        if let Some(last) = self.last_message_id.as_mut() {
+            *last -= 1;
+        }
     }
 
     fn write_back(self, conn: &mut Conn) -> QueryResult<()> {
@@ -354,12 +421,23 @@ impl Seqs {
 fn store_all(conn: &mut Conn, jobs: &[&Job]) -> QueryResult<Vec<Outcome>> {
     conn.immediate_transaction(|conn| {
         let mut seqs = Seqs::default();
+        let mut unindexed = Unindexed::default();
         let mut out = Vec::with_capacity(jobs.len());
         for job in jobs {
+            if !matches!(job, Job::Message(_)) {
+                // An edit or deletion tells the search index what to forget.
+                unindexed.index(conn)?;
+            }
             // Earlier changes of this transaction are visible here, so a
             // repeat inside the same batch is caught too.
             out.push(match job {
-                Job::Message(job) => store_message(conn, &mut seqs, job)?,
+                Job::Message(job) => {
+                    let outcome = store_message(conn, &mut seqs, job)?;
+                    if let Ok(stored) = &outcome {
+                        unindexed.stored(stored);
+                    }
+                    outcome
+                }
                 Job::Edit {
                     message_id,
                     actor,
@@ -376,40 +454,88 @@ fn store_all(conn: &mut Conn, jobs: &[&Job]) -> QueryResult<Vec<Outcome>> {
             });
         }
         seqs.write_back(conn)?;
+        unindexed.index(conn)?;
         Ok(out)
     })
 }
 
-fn store_message(conn: &mut Conn, seqs: &mut Seqs, job: &NewMessageJob) -> QueryResult<Outcome> {
-    if let Some(client_id) = job.client_id.as_deref() {
-        if let Some(message) = messages::find_by_client_id(conn, job.user_id, client_id)? {
-            let view = messages::find(conn, message.id)?;
-            return Ok(Ok(committed_message(job, message, view, false, Vec::new())));
+/// New messages of this transaction not yet in the search index: they are
+/// indexed together, in one statement, at the end of a run of new messages
+/// (see [`messages::index_new`] for why).
+#[derive(Default)]
+struct Unindexed {
+    first_id: Option<i32>,
+}
+
+impl Unindexed {
+    fn stored(&mut self, committed: &Committed) {
+        if committed.fresh {
+            self.first_id.get_or_insert(committed.message_id());
         }
     }
+
+    fn index(&mut self, conn: &mut Conn) -> QueryResult<()> {
+        match self.first_id.take() {
+            Some(first_id) => messages::index_new(conn, first_id),
+            None => Ok(()),
+        }
+    }
+}
+
+fn store_message(conn: &mut Conn, seqs: &mut Seqs, job: &NewMessageJob) -> QueryResult<Outcome> {
     let reply = match job.reply_to {
         Some(id) => match messages::find(conn, id)? {
             Some(original) if original.message.room_id == job.room_id => {
                 Some(original.reply_preview())
             }
-            _ => return Ok(Err(Refusal::BadReply)),
+            // A resend is answered with what was stored the first time.
+            _ => return Ok(resent(conn, job)?.ok_or(Refusal::BadReply)),
         },
         None => None,
     };
-    let seq = seqs.next(conn, job.room_id)?;
-    let message = messages::insert(
+    let message = Message {
+        id: seqs.next_message_id(conn)?,
+        room_id: job.room_id,
+        seq: seqs.next(conn, job.room_id)?,
+        user_id: job.user_id,
+        body: job.body.clone(),
+        created_at: now_ms(),
+        client_id: job.client_id.clone(),
+        upload_id: job.upload.as_ref().map(|u| u.id),
+        edited_at: None,
+        deleted_at: None,
+        reply_to: job.reply_to,
+    };
+    let stored = messages::insert(
         conn,
         &NewMessage {
-            room_id: job.room_id,
-            seq,
-            user_id: job.user_id,
-            body: &job.body,
-            created_at: now_ms(),
-            client_id: job.client_id.as_deref(),
-            upload_id: job.upload.as_ref().map(|u| u.id),
-            reply_to: job.reply_to,
+            id: message.id,
+            room_id: message.room_id,
+            seq: message.seq,
+            user_id: message.user_id,
+            body: &message.body,
+            created_at: message.created_at,
+            client_id: message.client_id.as_deref(),
+            upload_id: message.upload_id,
+            reply_to: message.reply_to,
         },
     )?;
+    if !stored {
+        // Its `client_id` is taken (checked by the UNIQUE key, which a
+        // lookup before the insert would only repeat).
+        seqs.give_back(job.room_id);
+        return match resent(conn, job)? {
+            Some(done) => Ok(Ok(done)),
+            None => Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                Box::new(format!(
+                    "message {} (seq {}) not stored: its id or seq is taken",
+                    message.id, message.seq
+                )),
+            )),
+        };
+    }
+    let seq = message.seq;
     let mentioned = resolve_mentions(conn, job.room_id, &job.body)?;
     let ids: Vec<i32> = mentioned.iter().map(|(id, _)| *id).collect();
     if !ids.is_empty() {
@@ -425,33 +551,44 @@ fn store_message(conn: &mut Conn, seqs: &mut Seqs, job: &NewMessageJob) -> Query
         reactions: Vec::new(),
         reply,
         mentions: mentioned.into_iter().map(|(_, name)| name).collect(),
-        message: message.clone(),
+        message,
     };
-    Ok(Ok(committed_message(job, message, Some(view), true, ids)))
+    Ok(Ok(committed_message(job, view, true, ids)))
 }
 
-fn committed_message(
-    job: &NewMessageJob,
-    message: Message,
-    view: Option<MessageView>,
-    fresh: bool,
-    mentioned: Vec<i32>,
-) -> Committed {
-    let view = view.unwrap_or_else(|| MessageView {
-        message: message.clone(),
+/// A resend: the message this sender already stored with the job's
+/// `client_id`, as it is now (not fresh: nothing is fanned out again).
+fn resent(conn: &mut Conn, job: &NewMessageJob) -> QueryResult<Option<Committed>> {
+    let Some(client_id) = job.client_id.as_deref() else {
+        return Ok(None);
+    };
+    let Some(message) = messages::find_by_client_id(conn, job.user_id, client_id)? else {
+        return Ok(None);
+    };
+    let view = messages::find(conn, message.id)?.unwrap_or_else(|| MessageView {
+        message,
         user_name: job.user_name.clone(),
         upload: job.upload.clone(),
         reactions: Vec::new(),
         reply: None,
         mentions: Vec::new(),
     });
+    Ok(Some(committed_message(job, view, false, Vec::new())))
+}
+
+fn committed_message(
+    job: &NewMessageJob,
+    view: MessageView,
+    fresh: bool,
+    mentioned: Vec<i32>,
+) -> Committed {
     Committed {
-        room_id: message.room_id,
+        room_id: view.message.room_id,
         room_name: job.room_name.clone(),
-        seq: message.seq,
+        seq: view.message.seq,
         fresh,
-        author_id: message.user_id,
-        message_seq: message.seq,
+        author_id: view.message.user_id,
+        message_seq: view.message.seq,
         mentioned,
         event: Event::Message(Box::new(view)),
     }
@@ -698,9 +835,8 @@ mod tests {
         })
     }
 
-    #[test]
-    fn jobs_waiting_together_are_stored_in_one_transaction_in_order() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A migrated database in `dir` with user 1 (alice) and room 1.
+    fn database(dir: &tempfile::TempDir) -> Conn {
         let path = dir.path().join("w.db");
         let setup = SqliteSetup {
             durability: Durability::Full,
@@ -712,13 +848,77 @@ mod tests {
              INSERT INTO rooms (id, name, name_key, created_at) VALUES (1, 'general', 'general', 0);",
         )
         .unwrap();
+        conn
+    }
+
+    fn search(conn: &mut Conn, words: &str) -> Vec<i32> {
+        use crate::db::search::{search, SearchFilter, SearchTerms};
+        let filter = SearchFilter {
+            room_id: None,
+            before: None,
+            page: 1,
+        };
+        search(conn, 1, &SearchTerms::parse(words).unwrap(), filter)
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.id)
+            .collect()
+    }
+
+    #[test]
+    fn a_resend_and_an_edit_in_the_same_batch_as_their_message_keep_seqs_and_search_right() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = database(&dir);
+        let alice = Actor {
+            id: 1,
+            name: "alice".into(),
+            is_admin: false,
+        };
+        let first = job(1, 1, "c1".into());
+        let resend = first.clone();
+        let second = job(1, 1, "c2".into());
+        let outcomes = store_all(&mut conn, &[&first, &resend, &second]).unwrap();
+        let stored: Vec<(i32, i64, bool)> = outcomes
+            .iter()
+            .map(|o| {
+                let c = o.as_ref().unwrap();
+                (c.message_id(), c.seq, c.fresh)
+            })
+            .collect();
+        assert_eq!(
+            stored,
+            vec![(1, 1, true), (1, 1, false), (2, 2, true)],
+            "the resend is answered with the stored message and takes no seq"
+        );
+
+        let third = job(1, 1, "the meeting is on monday".into());
+        let edit = Job::Edit {
+            message_id: 3,
+            actor: alice,
+            body: "the meeting is on tuesday".into(),
+            window_ms: None,
+        };
+        let outcomes = store_all(&mut conn, &[&third, &edit]).unwrap();
+        assert_eq!(outcomes[1].as_ref().unwrap().seq, 4);
+        assert_eq!(search(&mut conn, "monday"), Vec::<i32>::new());
+        assert_eq!(search(&mut conn, "tuesday"), vec![3]);
+        assert_eq!(search(&mut conn, "c2"), vec![2]);
+        conn.batch_execute("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')")
+            .unwrap();
+    }
+
+    #[test]
+    fn jobs_waiting_together_are_stored_in_one_transaction_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = database(&dir);
 
         // The commit hook records each commit's events; the first commit
         // holds the writer until the test has queued the rest.
         let commits: Commits = Arc::default();
         let (hold_tx, hold_rx) = std_mpsc::channel::<()>();
         let seen = commits.clone();
-        let hook: CommitHook = Box::new(move |batch: &[Committed]| {
+        let hook: CommitHook = Box::new(move |batch: &[&Committed]| {
             let events = batch
                 .iter()
                 .map(|c| match &c.event {

@@ -1,0 +1,15 @@
+-- New messages are indexed for search by the writer, one statement per run
+-- of new messages in a batch (`db::messages::index_new`), not by a trigger
+-- per row.
+--
+-- Why: FTS5 writes its pending terms out as a new index segment at every
+-- statement savepoint, and each INSERT into `messages` opens one (it may
+-- abort on a UNIQUE key). With the trigger, the index was part of the
+-- transaction from the first message on, so every following INSERT flushed
+-- the one message before it into a segment of its own and set off merges:
+-- half of the writer's work per message. Indexed at the end of the run, the
+-- batch's terms go out as one segment.
+--
+-- Edits and deletions keep their triggers: they are rare, and they need
+-- the old body, exactly, to tell the external-content index what to forget.
+DROP TRIGGER messages_fts_insert;
