@@ -249,7 +249,7 @@ mod fts {
 /// writer stored since `first_id` (ids only grow, and only the writer
 /// inserts). One statement for a batch's run of new messages, because FTS5
 /// writes out its pending terms as a new segment at every statement
-/// savepoint (migration `2026-11-25-000001_search_index_per_batch`). Must
+/// savepoint (migration `2026-11-23-000004_search_index_per_batch`). Must
 /// run before any edit or deletion of those messages, whose triggers tell
 /// the index what to forget.
 pub fn index_new(conn: &mut Conn, first_id: i32) -> QueryResult<()> {
