@@ -147,9 +147,10 @@ pub async fn current_message(state: &AppState, c: &Committed) -> Result<MessageO
     Ok(MessageObject::from_view(&c.room_name, &view))
 }
 
-/// Store a message in `room` from `user`. Resolves once it is durably
-/// stored (and handed to fan-out); a repeated `client_id` returns the
-/// original message and stores nothing.
+/// Store a message in `room` from `user`. Queued for the writer when
+/// called (so one caller's messages keep their order); the future resolves
+/// once it is durably stored and handed to fan-out. A repeated `client_id`
+/// returns the original message and stores nothing.
 pub fn post_message(
     state: &AppState,
     user: &CurrentUser,
