@@ -4,6 +4,7 @@
 //! already connected see it in their room list when it next refreshes.
 
 use super::{open, table, AdminError, RoomCommand};
+use crate::chat::{self, dms};
 use crate::config::Config;
 use crate::db;
 use crate::db::rooms::CreateRoomError;
@@ -18,6 +19,11 @@ pub fn run(command: RoomCommand, config: &Config) -> Result<String, AdminError> 
 
 fn add(config: &Config, name: &str) -> Result<String, AdminError> {
     let name = RoomName::parse(name).map_err(AdminError::Invalid)?;
+    if dms::is_reserved(&name) {
+        return Err(AdminError::Invalid(
+            chat::CreateRoomError::Reserved.to_string(),
+        ));
+    }
     let mut conn = open(config)?;
     db::rooms::create(&mut conn, &name, None).map_err(|err| match err {
         CreateRoomError::NameTaken => {

@@ -14,6 +14,11 @@ use crate::state::AppState;
 
 /// Room names of DMs start with this; public room names may not.
 pub const NAME_PREFIX: &str = "dm-";
+
+/// A name kept for DMs: no public room (web, API or CLI) may take it.
+pub fn is_reserved(name: &RoomName) -> bool {
+    name.key().starts_with(NAME_PREFIX)
+}
 /// The most people in one DM, the creator included.
 pub const MAX_MEMBERS: usize = 8;
 /// Hex characters of randomness in a DM's room name.

@@ -391,7 +391,7 @@ pub async fn create_room(
     user: &CurrentUser,
     name: RoomName,
 ) -> Result<RoomRef, CreateRoomError> {
-    if name.key().starts_with(dms::NAME_PREFIX) {
+    if dms::is_reserved(&name) {
         return Err(CreateRoomError::Reserved);
     }
     let creator = user.id;

@@ -286,6 +286,9 @@ async fn rooms_added_from_the_shell_are_listed_and_served() {
     admin(&app, &["room", "add", "a/b"], "")
         .await
         .fails(2, "Room names may only contain");
+    admin(&app, &["room", "add", "DM-mine"], "")
+        .await
+        .fails(2, "kept for direct messages");
 
     let token = app.api_user("dave").await;
     let res = app
