@@ -14,7 +14,8 @@ pub fn message(room: &str, id: i64, seq: i64) -> MessageObject {
         ts: "2026-11-23T18:00:00.000Z".into(),
         client_id: Some(format!("c-1732384800000-{seq}")),
         attachment: None,
-        html: "<p>Hello everyone, the build is green again</p>".into(),
+        // Plain text: the wire leaves `html` out (see `markdown::needs_html`).
+        html: String::new(),
         edited: None,
         deleted: false,
         reactions: Vec::new(),

@@ -58,11 +58,6 @@ impl RoomMembers {
         }
     }
 
-    /// Present users, sorted, each once.
-    pub fn users(&self) -> Vec<String> {
-        self.users.keys().cloned().collect()
-    }
-
     /// The room's `presence` frame: the first [`PRESENCE_LIST_MAX`] present
     /// users by name, and how many there are.
     pub fn presence(&self) -> ServerFrame {
@@ -85,6 +80,13 @@ impl RoomMembers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl RoomMembers {
+        /// Present users, sorted, each once.
+        fn users(&self) -> Vec<String> {
+            self.users.keys().cloned().collect()
+        }
+    }
 
     #[test]
     fn a_user_with_two_sessions_is_present_once() {

@@ -406,6 +406,7 @@ impl Handler<Publish> for ChatServer {
         // under load that divides the cross-thread hand-offs by the batch
         // size, and the session writes the whole batch with one syscall.
         let mut by_room: Vec<(i32, Vec<LiveEvent>)> = Vec::new();
+        let mut slot_of: HashMap<i32, usize> = HashMap::new();
         for event in msg.events {
             if let Some(waiters) = self.waiters.remove(&event.room_id) {
                 for waiter in waiters {
@@ -424,13 +425,11 @@ impl Handler<Publish> for ChatServer {
                 seq: event.seq,
                 frame: event.frame,
             };
-            match by_room
-                .iter_mut()
-                .find(|(room_id, _)| *room_id == event.room_id)
-            {
-                Some((_, events)) => events.push(live),
-                None => by_room.push((event.room_id, vec![live])),
-            }
+            let slot = *slot_of.entry(event.room_id).or_insert_with(|| {
+                by_room.push((event.room_id, Vec::new()));
+                by_room.len() - 1
+            });
+            by_room[slot].1.push(live);
         }
         let mut overflowed = Vec::new();
         let mut delivered = 0u64;

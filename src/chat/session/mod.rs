@@ -36,7 +36,6 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
-use bytestring::ByteString;
 
 use super::messages::{
     Backlog, Connect, Disconnect, Leave, LiveEvent, SessionId, ToSession, Typing,
@@ -74,7 +73,7 @@ pub struct WsLimits {
 /// Where a room stands for this session.
 pub(super) enum RoomSync {
     /// Reading stored events; live ones wait here in `seq` order.
-    Syncing(Vec<(i64, ByteString)>),
+    Syncing(Vec<LiveEvent>),
     /// Up to date; the last `seq` sent.
     Live(i64),
 }
@@ -182,7 +181,7 @@ impl WsSession {
                 }
             }
             Some(RoomSync::Syncing(buffer)) => {
-                buffer.extend(events.iter().map(|e| (e.seq, e.frame.clone())));
+                buffer.extend_from_slice(events);
                 if buffer.len() > SYNC_BUFFER_MAX {
                     close_and_stop(
                         ctx,

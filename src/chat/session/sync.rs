@@ -92,10 +92,10 @@ impl WsSession {
     /// Release live events buffered during a sync that come after `last`.
     fn go_live(&mut self, room_id: i32, mut last: i64, ctx: &mut ws::WebsocketContext<Self>) {
         if let Some(RoomSync::Syncing(buffer)) = self.rooms.remove(&room_id) {
-            for (seq, frame) in buffer {
-                if seq > last {
-                    last = seq;
-                    ctx.text(frame);
+            for event in buffer {
+                if event.seq > last {
+                    last = event.seq;
+                    ctx.text(event.frame);
                 }
             }
         }
