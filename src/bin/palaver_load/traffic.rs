@@ -175,7 +175,7 @@ impl<'a> Live<'a> {
                 self.on_ack(stamp, now);
             }
         } else {
-            match serde_json::from_str::<Incoming>(text) {
+            match Incoming::read(text) {
                 Ok(frame) => self.on_frame(frame, now),
                 Err(_) => self.on_error("unreadable_frame", None),
             }
