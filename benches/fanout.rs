@@ -24,7 +24,9 @@ use actix::prelude::*;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use tokio::sync::Notify;
 
-use palaver::chat::messages::{Backlog, Connect, GetOnline, Join, Publish, RoomEvent, ToSession};
+use palaver::chat::messages::{
+    Connect, GetOnline, Inbox, Join, Publish, RoomBatch, RoomEvent, ToSession,
+};
 use palaver::chat::protocol::ServerFrame;
 use palaver::chat::server::{ChatServer, ConnectionLimits};
 use palaver::config::Config;
@@ -50,6 +52,8 @@ struct Tally {
 
 struct Member {
     tally: Arc<Tally>,
+    inbox: Arc<Inbox>,
+    taken: Vec<RoomBatch>,
 }
 
 impl Actor for Member {
@@ -64,12 +68,10 @@ impl Handler<ToSession> for Member {
     type Result = ();
 
     fn handle(&mut self, msg: ToSession, _: &mut Self::Context) {
-        if let ToSession::Events { events, .. } = msg {
-            let seen = self
-                .tally
-                .received
-                .fetch_add(events.len(), Ordering::AcqRel)
-                + events.len();
+        if let ToSession::Events = msg {
+            self.inbox.take_into(&mut self.taken);
+            let count: usize = self.taken.drain(..).map(|b| b.events.len()).sum();
+            let seen = self.tally.received.fetch_add(count, Ordering::AcqRel) + count;
             if seen == self.tally.target.load(Ordering::Acquire) {
                 self.tally.done.notify_one();
             }
@@ -114,8 +116,11 @@ async fn world(arbiters: &[Arbiter], tally: &Arc<Tally>) -> (Addr<ChatServer>, t
     )
     .start();
     for i in 0..RECIPIENTS {
+        let inbox = Arc::new(Inbox::new(usize::MAX));
         let member = Member {
             tally: tally.clone(),
+            inbox: inbox.clone(),
+            taken: Vec::new(),
         };
         let addr = match arbiters.get(i % arbiters.len().max(1)) {
             Some(arbiter) => Member::start_in_arbiter(&arbiter.handle(), |_| member),
@@ -124,7 +129,7 @@ async fn world(arbiters: &[Arbiter], tally: &Arc<Tally>) -> (Addr<ChatServer>, t
         let session_id = server
             .send(Connect {
                 session: addr.recipient(),
-                backlog: Arc::new(Backlog::new(usize::MAX)),
+                inbox,
                 user_id: i as i32 + 1,
                 user_name: format!("member{i}"),
                 token_hash: format!("token{i}"),

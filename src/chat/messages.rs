@@ -4,8 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use actix::prelude::*;
 use bytestring::ByteString;
@@ -18,13 +17,8 @@ pub type SessionId = u64;
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub enum ToSession {
-    /// A room's stored events from one commit, in `seq` order, serialized
-    /// once and shared by every member: one mailbox message per member and
-    /// commit, however many events the commit holds.
-    Events {
-        room_id: i32,
-        events: Arc<[LiveEvent]>,
-    },
+    /// Live events are waiting in the session's [`Inbox`].
+    Events,
     /// Any other frame (presence, typing, unread).
     Frame(ByteString),
     /// The room list changed: fetch this user's list and send it.
@@ -33,33 +27,72 @@ pub enum ToSession {
     Close { code: u16, reason: &'static str },
 }
 
-/// Live events handed to a session and not yet taken from its mailbox. The
-/// `ChatServer` adds, the session subtracts; past `limit` the session has
-/// stopped draining its socket and is dropped as a slow consumer. Counting
-/// events, not mailbox messages, keeps the bound in frames whatever the
-/// size of the batches.
+/// Live events the `ChatServer` has handed a session and the session has
+/// not taken yet: one shared batch per room and commit, oldest first.
+///
+/// The server tells the session with one [`ToSession::Events`] only when
+/// the inbox goes from empty to not empty, so a session that is behind takes
+/// every waiting batch in one wake (one mailbox message, one socket write)
+/// rather than one mailbox message per commit. Past `limit` waiting events
+/// the session has stopped draining its socket and is dropped as a slow
+/// consumer; counting events keeps that bound in frames whatever the batch
+/// sizes. Whenever the inbox is not empty, exactly one `Events` message for
+/// it is in the session's mailbox, and only that message's handler takes.
 #[derive(Debug)]
-pub struct Backlog {
-    pending: AtomicUsize,
+pub struct Inbox {
+    queue: Mutex<Waiting>,
     limit: usize,
 }
 
-impl Backlog {
+#[derive(Debug, Default)]
+struct Waiting {
+    batches: Vec<RoomBatch>,
+    events: usize,
+}
+
+/// A room's events from one commit, in `seq` order, serialized once and
+/// shared by every member.
+#[derive(Debug, Clone)]
+pub struct RoomBatch {
+    pub room_id: i32,
+    pub events: Arc<[LiveEvent]>,
+}
+
+/// The session is too far behind: nothing was queued.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Overflow;
+
+impl Inbox {
     pub fn new(limit: usize) -> Self {
-        Backlog {
-            pending: AtomicUsize::new(0),
+        Inbox {
+            queue: Mutex::new(Waiting::default()),
             limit,
         }
     }
 
-    /// Count `n` more waiting events; false if that passes the limit.
-    pub fn push(&self, n: usize) -> bool {
-        self.pending.fetch_add(n, Ordering::Relaxed) + n <= self.limit
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        // Nothing panics while holding the lock; a poisoned queue is intact.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// `n` events were taken from the mailbox.
-    pub fn pop(&self, n: usize) {
-        self.pending.fetch_sub(n, Ordering::Relaxed);
+    /// Queue a batch; `Ok(true)` if the inbox was empty, so the session must
+    /// be sent [`ToSession::Events`].
+    pub fn push(&self, batch: RoomBatch) -> Result<bool, Overflow> {
+        let mut waiting = self.waiting();
+        if waiting.events.saturating_add(batch.events.len()) > self.limit {
+            return Err(Overflow);
+        }
+        waiting.events += batch.events.len();
+        waiting.batches.push(batch);
+        Ok(waiting.batches.len() == 1)
+    }
+
+    /// Move every waiting batch, oldest first, to the end of `into` (whose
+    /// capacity is reused from one wake to the next).
+    pub fn take_into(&self, into: &mut Vec<RoomBatch>) {
+        let mut waiting = self.waiting();
+        waiting.events = 0;
+        into.append(&mut waiting.batches);
     }
 }
 
@@ -68,8 +101,8 @@ impl Backlog {
 #[rtype(result = "Result<SessionId, &'static str>")]
 pub struct Connect {
     pub session: Recipient<ToSession>,
-    /// The session's count of waiting live events.
-    pub backlog: Arc<Backlog>,
+    /// Where the `ChatServer` queues the session's live events.
+    pub inbox: Arc<Inbox>,
     pub user_id: i32,
     pub user_name: String,
     /// SHA-256 of the session token, to close this socket on logout.
@@ -232,4 +265,56 @@ pub struct Online {
     pub users: Vec<String>,
     /// Distinct online users per room.
     pub rooms: HashMap<i32, usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(room_id: i32, seqs: &[i64]) -> RoomBatch {
+        let events: Vec<LiveEvent> = seqs
+            .iter()
+            .map(|&seq| LiveEvent {
+                seq,
+                frame: ByteString::from(format!("frame {seq}")),
+            })
+            .collect();
+        RoomBatch {
+            room_id,
+            events: events.into(),
+        }
+    }
+
+    fn seqs(batches: &[RoomBatch]) -> Vec<(i32, i64)> {
+        batches
+            .iter()
+            .flat_map(|b| b.events.iter().map(move |e| (b.room_id, e.seq)))
+            .collect()
+    }
+
+    #[test]
+    fn only_the_first_batch_into_an_empty_inbox_asks_for_a_wake() {
+        let inbox = Inbox::new(100);
+        assert_eq!(inbox.push(batch(1, &[1, 2])), Ok(true));
+        assert_eq!(inbox.push(batch(2, &[7])), Ok(false));
+        assert_eq!(inbox.push(batch(1, &[3])), Ok(false));
+        let mut taken = Vec::new();
+        inbox.take_into(&mut taken);
+        assert_eq!(seqs(&taken), [(1, 1), (1, 2), (2, 7), (1, 3)]);
+        // Taken: the next batch needs a wake of its own.
+        assert_eq!(inbox.push(batch(1, &[4])), Ok(true));
+    }
+
+    #[test]
+    fn an_inbox_refuses_what_would_pass_its_limit_in_events_and_frees_room_when_taken() {
+        let inbox = Inbox::new(3);
+        assert_eq!(inbox.push(batch(1, &[1, 2])), Ok(true));
+        assert_eq!(inbox.push(batch(1, &[3, 4])), Err(Overflow));
+        assert_eq!(inbox.push(batch(1, &[3])), Ok(false));
+        assert_eq!(inbox.push(batch(1, &[4])), Err(Overflow));
+        let mut taken = Vec::new();
+        inbox.take_into(&mut taken);
+        assert_eq!(seqs(&taken), [(1, 1), (1, 2), (1, 3)]);
+        assert_eq!(inbox.push(batch(1, &[4, 5, 6])), Ok(true));
+    }
 }

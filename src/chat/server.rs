@@ -2,11 +2,13 @@
 //! which rooms they are in, and fan-out. Nothing else mutates this state;
 //! sessions and the writer only send it messages.
 //!
-//! Fan-out serializes each event once and sends each member one shared,
-//! reference-counted batch per room and commit, never a per-recipient copy. Sessions
-//! have bounded mailboxes: a session whose mailbox is full has stopped
-//! draining its socket, so it is dropped from every room at once and told
-//! to close (1008); the others never wait for it, and it can `resume`.
+//! Fan-out serializes each event once and queues each member one shared,
+//! reference-counted batch per room and commit in the member's `Inbox`,
+//! never a per-recipient copy; a member is woken by one mailbox message
+//! however many batches wait. Inboxes and mailboxes are bounded: a session
+//! past either bound has stopped draining its socket, so it is dropped
+//! from every room at once and told to close (1008); the others never wait
+//! for it, and it can `resume`.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -46,7 +48,7 @@ pub struct ConnectionLimits {
 
 struct SessionEntry {
     recipient: Recipient<ToSession>,
-    backlog: Arc<Backlog>,
+    inbox: Arc<Inbox>,
     user_id: i32,
     user_name: String,
     token_hash: String,
@@ -97,20 +99,22 @@ impl ChatServer {
         }
     }
 
-    /// Send a room's batch of live events to a member; false if its backlog
-    /// passed the limit (a slow consumer) or it is gone.
+    /// Queue a room's batch of live events for a member, waking it if it
+    /// was not already woken; false if it is too far behind (a slow
+    /// consumer) or gone.
     fn deliver_events(&self, id: SessionId, room_id: i32, events: &Arc<[LiveEvent]>) -> bool {
         let Some(entry) = self.sessions.get(&id) else {
             return false;
         };
-        entry.backlog.push(events.len())
-            && entry
-                .recipient
-                .try_send(ToSession::Events {
-                    room_id,
-                    events: events.clone(),
-                })
-                .is_ok()
+        let batch = RoomBatch {
+            room_id,
+            events: events.clone(),
+        };
+        match entry.inbox.push(batch) {
+            Ok(true) => entry.recipient.try_send(ToSession::Events).is_ok(),
+            Ok(false) => true,
+            Err(Overflow) => false,
+        }
     }
 
     /// Drop sessions that could not take a frame, and ask them to close.
@@ -311,7 +315,7 @@ impl Handler<Connect> for ChatServer {
             id,
             SessionEntry {
                 recipient: msg.session,
-                backlog: msg.backlog,
+                inbox: msg.inbox,
                 user_id: msg.user_id,
                 user_name: msg.user_name,
                 token_hash: msg.token_hash,
@@ -402,9 +406,9 @@ impl Handler<Publish> for ChatServer {
     fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
         let mut unread_changed = Vec::new();
         // Each room's events of this commit, in commit order, so a member
-        // gets one mailbox message per commit (with N events) instead of N:
-        // under load that divides the cross-thread hand-offs by the batch
-        // size, and the session writes the whole batch with one syscall.
+        // gets one batch per commit (with N events) instead of N: under load
+        // that divides the hand-offs by the batch size, and the session
+        // writes everything waiting in its inbox with one syscall.
         let mut by_room: Vec<(i32, Vec<LiveEvent>)> = Vec::new();
         let mut slot_of: HashMap<i32, usize> = HashMap::new();
         for event in msg.events {

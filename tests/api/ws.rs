@@ -571,6 +571,28 @@ async fn a_silent_peer_is_dropped_after_the_heartbeat_timeout() {
 }
 
 #[actix_web::test]
+async fn a_socket_is_closed_with_1008_soon_after_its_login_expires() {
+    let app = spawn_app_with(|c| {
+        c.session_ttl = Duration::from_secs(2);
+        c.ws_heartbeat = Duration::from_millis(200);
+        c.ws_timeout = Duration::from_secs(30);
+        // Not the periodic database check: the session's own.
+        c.session_check = Duration::from_secs(3600);
+    })
+    .await;
+    let alice = app.api_user("alice").await;
+    let mut ws = app.open_ws(&alice).await;
+    let opened = std::time::Instant::now();
+    // Reading answers the pings, so the peer is never silent.
+    assert_eq!(close_code(&mut ws).await, Some(1008));
+    let after = opened.elapsed();
+    assert!(
+        after > Duration::from_millis(1000) && after < Duration::from_millis(3500),
+        "closed after {after:?}"
+    );
+}
+
+#[actix_web::test]
 async fn the_home_page_shows_online_counts() {
     let app = spawn_app().await;
     let alice = app.api_user("alice").await;

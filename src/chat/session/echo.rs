@@ -5,7 +5,7 @@ use std::time::Instant;
 use actix::prelude::*;
 use actix_web_actors::ws;
 
-use super::frames::{close_and_stop, start_heartbeat, Assembler, Inbound};
+use super::frames::{close_and_stop, start_heartbeat, Assembler, Heartbeat, Inbound};
 use super::WsLimits;
 
 /// `/ws` in conformance mode (`CHAT_CONFORMANCE_ECHO`): no authentication,
@@ -31,7 +31,13 @@ impl Actor for EchoSession {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        start_heartbeat(ctx, self.limits, |s: &Self| s.last_heard);
+        start_heartbeat(ctx, self.limits);
+    }
+}
+
+impl Heartbeat for EchoSession {
+    fn last_heard(&self) -> Instant {
+        self.last_heard
     }
 }
 

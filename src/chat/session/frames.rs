@@ -199,16 +199,26 @@ where
     ctx.stop();
 }
 
-/// Ping every `heartbeat`; stop when nothing was heard for `timeout`.
-pub(super) fn start_heartbeat<A>(
-    ctx: &mut ws::WebsocketContext<A>,
-    limits: WsLimits,
-    heard: fn(&A) -> Instant,
-) where
-    A: Actor<Context = ws::WebsocketContext<A>>,
-{
+/// What the heartbeat asks of a session actor.
+pub(super) trait Heartbeat: Actor<Context = ws::WebsocketContext<Self>> {
+    /// When anything was last heard from the peer.
+    fn last_heard(&self) -> Instant;
+
+    /// Why the session must end now whatever the peer does (its login
+    /// expired), if it must. Checked at each beat rather than by a timer of
+    /// its own: every timer is polled at every wake of a busy session.
+    fn must_end(&self) -> Option<ws::CloseReason> {
+        None
+    }
+}
+
+/// Ping every `heartbeat`; stop when nothing was heard for `timeout`, or
+/// close when the session must end.
+pub(super) fn start_heartbeat<A: Heartbeat>(ctx: &mut ws::WebsocketContext<A>, limits: WsLimits) {
     ctx.run_interval(limits.heartbeat, move |act, ctx| {
-        if heard(act).elapsed() > limits.timeout {
+        if let Some(reason) = act.must_end() {
+            close_and_stop(ctx, Some(reason));
+        } else if act.last_heard().elapsed() > limits.timeout {
             tracing::debug!("WebSocket peer silent; dropping it");
             ctx.stop();
         } else {

@@ -26,7 +26,7 @@ mod sync;
 use self::changes::{error_code, Change};
 use self::echo::EchoSession;
 pub use self::frames::WRITE_BUFFER_BYTES;
-use self::frames::{close, close_and_stop, start, start_heartbeat, Assembler, Inbound};
+use self::frames::{close, close_and_stop, start, start_heartbeat, Assembler, Heartbeat, Inbound};
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -38,7 +38,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 
 use super::messages::{
-    Backlog, Connect, Disconnect, Leave, LiveEvent, SessionId, ToSession, Typing,
+    Connect, Disconnect, Inbox, Leave, LiveEvent, RoomBatch, SessionId, ToSession, Typing,
 };
 use super::protocol::{decode, ClientFrame, ServerFrame, HISTORY_DEFAULT_LIMIT};
 use super::server::ChatServer;
@@ -91,8 +91,10 @@ pub struct WsSession {
     /// Rooms looked up so far, by lower-cased name.
     known_rooms: HashMap<String, RoomRef>,
     typing_sent: HashMap<i32, Instant>,
-    /// Live events waiting in this session's mailbox (see [`Backlog`]).
-    backlog: Arc<Backlog>,
+    /// Live events the `ChatServer` queued for this session.
+    inbox: Arc<Inbox>,
+    /// The batches of one wake, kept for its capacity.
+    taken: Vec<RoomBatch>,
 }
 
 impl Actor for WsSession {
@@ -100,15 +102,10 @@ impl Actor for WsSession {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(self.limits.queue);
-        start_heartbeat(ctx, self.limits, |s: &Self| s.last_heard);
-        let until_expiry = self.user.expires_at - db::now_ms();
-        ctx.run_later(
-            Duration::from_millis(u64::try_from(until_expiry).unwrap_or(0)),
-            |_, ctx| close_and_stop(ctx, Some(close(ws::CloseCode::Policy, "session expired"))),
-        );
+        start_heartbeat(ctx, self.limits);
         let connect = self.server.send(Connect {
             session: ctx.address().recipient(),
-            backlog: self.backlog.clone(),
+            inbox: self.inbox.clone(),
             user_id: self.user.id,
             user_name: self.user.name.clone(),
             token_hash: session::hash_token(&self.user.token),
@@ -145,14 +142,30 @@ impl Actor for WsSession {
     }
 }
 
+impl Heartbeat for WsSession {
+    fn last_heard(&self) -> Instant {
+        self.last_heard
+    }
+
+    /// The login behind the socket expired (closed at the first beat after).
+    fn must_end(&self) -> Option<ws::CloseReason> {
+        (db::now_ms() >= self.user.expires_at)
+            .then(|| close(ws::CloseCode::Policy, "session expired"))
+    }
+}
+
 impl Handler<ToSession> for WsSession {
     type Result = ();
 
     fn handle(&mut self, msg: ToSession, ctx: &mut Self::Context) {
         match msg {
-            ToSession::Events { room_id, events } => {
-                self.backlog.pop(events.len());
-                self.on_events(room_id, &events, ctx);
+            ToSession::Events => {
+                let mut taken = std::mem::take(&mut self.taken);
+                self.inbox.take_into(&mut taken);
+                for batch in taken.drain(..) {
+                    self.on_events(batch.room_id, &batch.events, ctx);
+                }
+                self.taken = taken;
             }
             ToSession::Frame(frame) => ctx.text(frame),
             ToSession::RefreshRooms => self.send_room_list(ctx),
@@ -413,7 +426,8 @@ pub async fn ws_route(
         rooms: HashMap::new(),
         known_rooms: HashMap::new(),
         typing_sent: HashMap::new(),
-        backlog: Arc::new(Backlog::new(limits.queue)),
+        inbox: Arc::new(Inbox::new(limits.queue)),
+        taken: Vec::new(),
         user,
         app: app.clone(),
     };
