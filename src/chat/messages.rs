@@ -1,6 +1,7 @@
 //! Messages between the actors: sessions → `ChatServer`, the writer →
 //! `ChatServer`, and `ChatServer` → sessions. Named-field structs, one doc
-//! line each.
+//! line each. Also each session's [`Inbox`], where the `ChatServer` queues
+//! its live events between wakes.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
