@@ -206,7 +206,17 @@ impl WriterHandle {
         on_commit: CommitHook,
         metrics: Metrics,
     ) -> anyhow::Result<(Self, JoinHandle<()>)> {
-        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        Self::spawn_with_queue(conn, on_commit, metrics, QUEUE_CAPACITY)
+    }
+
+    /// [`WriterHandle::spawn`] with a queue of `capacity` jobs.
+    fn spawn_with_queue(
+        conn: Conn,
+        on_commit: CommitHook,
+        metrics: Metrics,
+        capacity: usize,
+    ) -> anyhow::Result<(Self, JoinHandle<()>)> {
+        let (tx, rx) = mpsc::channel(capacity);
         let thread = std::thread::Builder::new()
             .name("palaver-writer".into())
             .spawn(move || {
@@ -977,5 +987,48 @@ mod tests {
             .map(|i| (i as i64 + 2, format!("m{i}")))
             .collect();
         assert_eq!(commits[1], expected, "queue order is seq order");
+    }
+
+    #[test]
+    fn a_full_queue_refuses_at_once_loses_nothing_queued_and_takes_jobs_again_once_drained() {
+        const QUEUE: usize = 4;
+        let dir = tempfile::tempdir().unwrap();
+        let conn = database(&dir);
+        // The first commit holds the writer until the queue has been filled.
+        let (held_tx, held_rx) = std_mpsc::channel::<()>();
+        let (release_tx, release_rx) = std_mpsc::channel::<()>();
+        let mut first = true;
+        let hook: CommitHook = Box::new(move |_: &[&Committed]| {
+            if std::mem::take(&mut first) {
+                let _ = held_tx.send(());
+                let _ = release_rx.recv_timeout(Duration::from_secs(10));
+            }
+        });
+        let (writer, thread) =
+            WriterHandle::spawn_with_queue(conn, hook, Metrics::new(), QUEUE).unwrap();
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let held = writer.submit(job(1, 1, "held".into()));
+            held_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            let queued: Vec<_> = (0..QUEUE)
+                .map(|i| writer.submit(job(1, 1, format!("q{i}"))))
+                .collect();
+            let refused = writer.submit(job(1, 1, "one too many".into())).await;
+            assert!(matches!(refused, Err(WriteError::Busy)), "{refused:?}");
+
+            release_tx.send(()).unwrap();
+            assert_eq!(held.await.unwrap().seq, 1);
+            for (i, done) in queued.into_iter().enumerate() {
+                assert_eq!(done.await.unwrap().seq, i as i64 + 2, "queued job {i}");
+            }
+            let again = writer.submit(job(1, 1, "again".into())).await.unwrap();
+            assert_eq!(again.seq, QUEUE as i64 + 2, "the refused job took no seq");
+        });
+        drop(writer);
+        thread.join().unwrap();
     }
 }
