@@ -53,7 +53,7 @@ struct Waiting {
 
 /// A room's events from one commit, in `seq` order, serialized once and
 /// shared by every member.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RoomBatch {
     pub room_id: i32,
     pub events: Arc<[LiveEvent]>,

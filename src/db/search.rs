@@ -202,6 +202,26 @@ pub fn readable_rooms(conn: &mut Conn, user_id: i32) -> QueryResult<Vec<String>>
         .load(conn)
 }
 
+/// The ids of the first page of `user_id`'s results for `q` (none if `q`
+/// has no terms), for tests here and of the writer's indexing.
+#[cfg(test)]
+pub(crate) fn hit_ids(conn: &mut Conn, user_id: i32, q: &str, room_id: Option<i32>) -> Vec<i32> {
+    let Some(terms) = SearchTerms::parse(q) else {
+        return Vec::new();
+    };
+    let filter = SearchFilter {
+        room_id,
+        before: None,
+        page: 1,
+    };
+    search(conn, user_id, &terms, filter)
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|h| h.id)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,20 +285,7 @@ mod tests {
     }
 
     fn find_in(conn: &mut Conn, user_id: i32, q: &str, room_id: Option<i32>) -> Vec<i32> {
-        let Some(terms) = SearchTerms::parse(q) else {
-            return Vec::new();
-        };
-        let filter = SearchFilter {
-            room_id,
-            before: None,
-            page: 1,
-        };
-        search(conn, user_id, &terms, filter)
-            .unwrap()
-            .hits
-            .into_iter()
-            .map(|h| h.id)
-            .collect()
+        hit_ids(conn, user_id, q, room_id)
     }
 
     #[test]

@@ -862,18 +862,7 @@ mod tests {
     }
 
     fn search(conn: &mut Conn, words: &str) -> Vec<i32> {
-        use crate::db::search::{search, SearchFilter, SearchTerms};
-        let filter = SearchFilter {
-            room_id: None,
-            before: None,
-            page: 1,
-        };
-        search(conn, 1, &SearchTerms::parse(words).unwrap(), filter)
-            .unwrap()
-            .hits
-            .into_iter()
-            .map(|h| h.id)
-            .collect()
+        crate::db::search::hit_ids(conn, 1, words, None)
     }
 
     #[test]
