@@ -56,9 +56,12 @@ impl SqliteSetup {
             Durability::Full => "FULL",
             Durability::Relaxed => "NORMAL",
         };
+        // busy_timeout first: until it is set, a statement that meets a lock
+        // (even `journal_mode`, while another connection restarts the WAL)
+        // fails at once with "database is locked" instead of waiting.
         conn.batch_execute(&format!(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA busy_timeout = {};
+            "PRAGMA busy_timeout = {};
+             PRAGMA journal_mode = WAL;
              PRAGMA foreign_keys = ON;
              PRAGMA synchronous = {synchronous};
              PRAGMA secure_delete = ON;
@@ -136,4 +139,37 @@ pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
         err,
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_opened_while_another_holds_the_database_waits_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locked.db");
+        let path = path.to_str().unwrap().to_string();
+        let setup = SqliteSetup {
+            durability: Durability::Full,
+        };
+        let mut holder = setup.open(&path).unwrap();
+        // Exclusive locking mode: after its first write this connection
+        // keeps the database to itself until it is closed.
+        holder
+            .batch_execute(
+                "PRAGMA locking_mode = EXCLUSIVE;
+                 CREATE TABLE t (x INTEGER);
+                 INSERT INTO t VALUES (1);",
+            )
+            .unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(holder);
+        });
+        let opened = setup.open(&path);
+        release.join().unwrap();
+        let mut conn = opened.expect("the new connection waits for the lock instead of failing");
+        conn.batch_execute("INSERT INTO t VALUES (2);").unwrap();
+    }
 }
