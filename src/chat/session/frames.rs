@@ -3,7 +3,8 @@
 //! the size cap, the right close code for every protocol error (1002, 1007,
 //! 1009), and the heartbeat.
 
-use std::time::Instant;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -212,10 +213,30 @@ pub(super) trait Heartbeat: Actor<Context = ws::WebsocketContext<Self>> {
     }
 }
 
-/// Ping every `heartbeat`; stop when nothing was heard for `timeout`, or
-/// close when the session must end.
+/// Every session's beats fall on a grid of this step shared by the whole
+/// process. Without it, 10,000 idle sessions each have a timer of their own
+/// and the workers wake about once a millisecond for a single ping, which
+/// costs more in going to sleep and waking than the ping itself; on the grid
+/// they wake a few times a second and ping a batch each time.
+const HEARTBEAT_GRID: Duration = Duration::from_millis(250);
+
+/// The first beat: one `heartbeat` from now, rounded up to the grid.
+fn first_beat(heartbeat: Duration) -> tokio::time::Instant {
+    static GRID_START: OnceLock<Instant> = OnceLock::new();
+    let now = Instant::now();
+    let grid_start = *GRID_START.get_or_init(|| now);
+    let due = now + heartbeat;
+    let step = HEARTBEAT_GRID.as_nanos();
+    let offset = due.duration_since(grid_start).as_nanos() % step;
+    let to_grid = if offset == 0 { 0 } else { step - offset };
+    tokio::time::Instant::from_std(due + Duration::from_nanos(to_grid as u64))
+}
+
+/// Ping every `heartbeat` (on the shared grid); stop when nothing was heard
+/// for `timeout`, or close when the session must end.
 pub(super) fn start_heartbeat<A: Heartbeat>(ctx: &mut ws::WebsocketContext<A>, limits: WsLimits) {
-    ctx.run_interval(limits.heartbeat, move |act, ctx| {
+    let first = first_beat(limits.heartbeat);
+    ctx.run_interval_at(first, limits.heartbeat, move |act, ctx| {
         if let Some(reason) = act.must_end() {
             close_and_stop(ctx, Some(reason));
         } else if act.last_heard().elapsed() > limits.timeout {
@@ -230,6 +251,19 @@ pub(super) fn start_heartbeat<A: Heartbeat>(ctx: &mut ws::WebsocketContext<A>, l
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn heartbeats_fall_on_one_grid_a_heartbeat_or_a_little_more_from_now() {
+        let heartbeat = Duration::from_secs(10);
+        let before = tokio::time::Instant::now();
+        let a = first_beat(heartbeat);
+        let after = tokio::time::Instant::now();
+        std::thread::sleep(Duration::from_millis(7));
+        let b = first_beat(heartbeat);
+        assert!(a >= before + heartbeat && a < after + heartbeat + HEARTBEAT_GRID);
+        let apart = b.duration_since(a).as_nanos();
+        assert_eq!(apart % HEARTBEAT_GRID.as_nanos(), 0, "{apart} ns apart");
+    }
 
     #[test]
     fn a_big_chunk_becomes_pieces_of_the_same_bytes() {
