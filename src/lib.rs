@@ -81,6 +81,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         db::prepare(&config)?;
         let pool = db::build_pool(&config)?;
+        db::wal::spawn_keeper(pool.clone(), config.sqlite_path());
         let metrics = metrics::Metrics::new();
         let writer_conn = db::SqliteSetup {
             durability: config.durability,

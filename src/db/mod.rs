@@ -14,6 +14,7 @@ pub mod search;
 pub mod sessions;
 pub mod uploads;
 pub mod users;
+pub mod wal;
 pub mod writer;
 
 use std::time::Duration;
