@@ -26,6 +26,26 @@ use crate::db::reads::Unread;
 use crate::db::{self, DbPool};
 use crate::metrics::Metrics;
 
+/// What became of a frame handed to a session.
+#[derive(Debug, PartialEq, Eq)]
+enum Handoff {
+    Queued,
+    /// Its queue is full: a slow consumer, to be dropped.
+    Overflow,
+    /// It has stopped (or was never here): not a slow consumer, and its
+    /// `Disconnect` is on the way. When many clients leave at once, frames
+    /// for the ones already stopped land here.
+    Gone,
+}
+
+fn handoff<M>(sent: Result<(), SendError<M>>) -> Handoff {
+    match sent {
+        Ok(()) => Handoff::Queued,
+        Err(SendError::Full(_)) => Handoff::Overflow,
+        Err(SendError::Closed(_)) => Handoff::Gone,
+    }
+}
+
 /// Requests that may queue for the `ChatServer` (joins, sends of
 /// presence...) before senders wait; events from the writer use `do_send`
 /// and are never refused.
@@ -91,29 +111,28 @@ impl ChatServer {
         }
     }
 
-    /// Send a frame to a session; false if it overflowed or is gone.
-    fn deliver(&self, id: SessionId, message: ToSession) -> bool {
+    /// Send a frame to a session.
+    fn deliver(&self, id: SessionId, message: ToSession) -> Handoff {
         match self.sessions.get(&id) {
-            Some(entry) => entry.recipient.try_send(message).is_ok(),
-            None => false,
+            Some(entry) => handoff(entry.recipient.try_send(message)),
+            None => Handoff::Gone,
         }
     }
 
     /// Queue a room's batch of live events for a member, waking it if it
-    /// was not already woken; false if it is too far behind (a slow
-    /// consumer) or gone.
-    fn deliver_events(&self, id: SessionId, room_id: i32, events: &Arc<[LiveEvent]>) -> bool {
+    /// was not already woken.
+    fn deliver_events(&self, id: SessionId, room_id: i32, events: &Arc<[LiveEvent]>) -> Handoff {
         let Some(entry) = self.sessions.get(&id) else {
-            return false;
+            return Handoff::Gone;
         };
         let batch = RoomBatch {
             room_id,
             events: events.clone(),
         };
         match entry.inbox.push(batch) {
-            Ok(true) => entry.recipient.try_send(ToSession::Events).is_ok(),
-            Ok(false) => true,
-            Err(Overflow) => false,
+            Ok(true) => handoff(entry.recipient.try_send(ToSession::Events)),
+            Ok(false) => Handoff::Queued,
+            Err(Overflow) => Handoff::Overflow,
         }
     }
 
@@ -140,7 +159,7 @@ impl ChatServer {
         let overflowed: Vec<SessionId> = ids
             .iter()
             .copied()
-            .filter(|&id| !self.deliver(id, message.clone()))
+            .filter(|&id| self.deliver(id, message.clone()) == Handoff::Overflow)
             .collect();
         self.drop_overflowed(overflowed);
     }
@@ -175,7 +194,7 @@ impl ChatServer {
             .sessions
             .iter()
             .copied()
-            .filter(|&id| !self.deliver(id, ToSession::Frame(frame.clone())))
+            .filter(|&id| self.deliver(id, ToSession::Frame(frame.clone())) == Handoff::Overflow)
             .collect();
         self.drop_overflowed(overflowed);
     }
@@ -355,7 +374,7 @@ impl Handler<Join> for ChatServer {
         } else if let Some(room) = self.rooms.get(&msg.room_id) {
             // Already present (another tab): only the joiner needs the list.
             let frame = room.presence().to_text();
-            if !self.deliver(msg.session_id, ToSession::Frame(frame)) {
+            if self.deliver(msg.session_id, ToSession::Frame(frame)) == Handoff::Overflow {
                 self.drop_overflowed(vec![msg.session_id]);
             }
         }
@@ -394,7 +413,7 @@ impl Handler<Typing> for ChatServer {
             .iter()
             .copied()
             .filter(|id| self.sessions.get(id).is_some_and(|e| e.user_id != user_id))
-            .filter(|&id| !self.deliver(id, ToSession::Frame(frame.clone())))
+            .filter(|&id| self.deliver(id, ToSession::Frame(frame.clone())) == Handoff::Overflow)
             .collect();
         self.drop_overflowed(overflowed);
     }
@@ -443,10 +462,10 @@ impl Handler<Publish> for ChatServer {
             };
             let events: Arc<[LiveEvent]> = events.into();
             for &id in &room.sessions {
-                if self.deliver_events(id, room_id, &events) {
-                    delivered += events.len() as u64;
-                } else {
-                    overflowed.push(id);
+                match self.deliver_events(id, room_id, &events) {
+                    Handoff::Queued => delivered += events.len() as u64,
+                    Handoff::Overflow => overflowed.push(id),
+                    Handoff::Gone => {}
                 }
             }
         }
@@ -478,7 +497,7 @@ impl Handler<RefreshRooms> for ChatServer {
         };
         let overflowed: Vec<SessionId> = ids
             .into_iter()
-            .filter(|&id| !self.deliver(id, ToSession::RefreshRooms))
+            .filter(|&id| self.deliver(id, ToSession::RefreshRooms) == Handoff::Overflow)
             .collect();
         self.drop_overflowed(overflowed);
     }
@@ -583,5 +602,124 @@ impl Handler<GetOnline> for ChatServer {
                 .map(|(id, room)| (*id, room.user_count()))
                 .collect(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Instant;
+
+    use super::*;
+    use crate::config::Config;
+
+    /// Stands in for a `WsSession`: counts the room events it takes.
+    struct Member {
+        inbox: Arc<Inbox>,
+        taken: Arc<AtomicUsize>,
+    }
+
+    impl Actor for Member {
+        type Context = Context<Self>;
+    }
+
+    impl Handler<ToSession> for Member {
+        type Result = ();
+
+        fn handle(&mut self, msg: ToSession, _: &mut Self::Context) {
+            if let ToSession::Events = msg {
+                let mut batches = Vec::new();
+                self.inbox.take_into(&mut batches);
+                let events: usize = batches.iter().map(|b| b.events.len()).sum();
+                self.taken.fetch_add(events, Ordering::SeqCst);
+            }
+        }
+    }
+
+    #[derive(Message)]
+    #[rtype(result = "()")]
+    struct Quit;
+
+    impl Handler<Quit> for Member {
+        type Result = ();
+
+        fn handle(&mut self, _: Quit, ctx: &mut Self::Context) {
+            ctx.stop();
+        }
+    }
+
+    async fn member(server: &Addr<ChatServer>, n: i32) -> (Addr<Member>, Arc<AtomicUsize>) {
+        let inbox = Arc::new(Inbox::new(4096));
+        let taken = Arc::new(AtomicUsize::new(0));
+        let addr = Member {
+            inbox: inbox.clone(),
+            taken: taken.clone(),
+        }
+        .start();
+        let session_id = server
+            .send(Connect {
+                session: addr.clone().recipient(),
+                inbox,
+                user_id: n,
+                user_name: format!("member{n}"),
+                token_hash: format!("token{n}"),
+                ip: None,
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        server
+            .send(Join {
+                session_id,
+                room_id: 1,
+                room_name: "general".into(),
+            })
+            .await
+            .unwrap();
+        (addr, taken)
+    }
+
+    #[actix_web::test]
+    async fn a_member_that_has_stopped_is_not_dropped_as_a_slow_consumer() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::for_tests(dir.path().to_path_buf());
+        db::prepare(&config).unwrap();
+        let metrics = Metrics::new();
+        let limits = ConnectionLimits {
+            per_user: usize::MAX,
+            per_ip: usize::MAX,
+            session_check: Duration::from_secs(3600),
+        };
+        let server =
+            ChatServer::new(limits, db::build_pool(&config).unwrap(), metrics.clone()).start();
+        let (_alive, alive_taken) = member(&server, 1).await;
+        let (gone, _) = member(&server, 2).await;
+        // Stopped, and its Disconnect not sent yet: as when many clients
+        // leave at once and the ChatServer is behind.
+        gone.send(Quit).await.unwrap();
+        while gone.connected() {
+            actix::clock::sleep(Duration::from_millis(5)).await;
+        }
+        server
+            .send(Publish {
+                events: vec![RoomEvent {
+                    room_id: 1,
+                    seq: 1,
+                    frame: "{}".into(),
+                    unread: None,
+                }],
+                committed_at: Instant::now(),
+            })
+            .await
+            .unwrap();
+        while alive_taken.load(Ordering::SeqCst) == 0 {
+            actix::clock::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(metrics.slow_consumers_dropped.get(), 0);
+        assert_eq!(
+            metrics.messages_delivered.get(),
+            1,
+            "counted for the live member only"
+        );
     }
 }
