@@ -220,7 +220,8 @@ pub(super) trait Heartbeat: Actor<Context = ws::WebsocketContext<Self>> {
 /// they wake a few times a second and ping a batch each time.
 const HEARTBEAT_GRID: Duration = Duration::from_millis(250);
 
-/// The first beat: one `heartbeat` from now, rounded up to the grid.
+/// The first beat: one `heartbeat` from now, rounded up to the grid. The
+/// heartbeat is configured in whole seconds, so the later beats stay on it.
 fn first_beat(heartbeat: Duration) -> tokio::time::Instant {
     static GRID_START: OnceLock<Instant> = OnceLock::new();
     let now = Instant::now();
