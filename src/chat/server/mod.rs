@@ -9,6 +9,14 @@
 //! past either bound has stopped draining its socket, so it is dropped
 //! from every room at once and told to close (1008); the others never wait
 //! for it, and it can `resume`.
+//!
+//! This file holds the state and the handlers for connections, rooms,
+//! presence and unread counts; `delivery.rs` hands frames and commits to
+//! the sessions; `tests.rs` drives the actor with stand-in members.
+
+mod delivery;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -25,26 +33,7 @@ use super::unread::UnreadBook;
 use crate::db::reads::Unread;
 use crate::db::{self, DbPool};
 use crate::metrics::Metrics;
-
-/// What became of a frame handed to a session.
-#[derive(Debug, PartialEq, Eq)]
-enum Handoff {
-    Queued,
-    /// Its queue is full: a slow consumer, to be dropped.
-    Overflow,
-    /// It has stopped (or was never here): not a slow consumer, and its
-    /// `Disconnect` is on the way. When many clients leave at once, frames
-    /// for the ones already stopped land here.
-    Gone,
-}
-
-fn handoff<M>(sent: Result<(), SendError<M>>) -> Handoff {
-    match sent {
-        Ok(()) => Handoff::Queued,
-        Err(SendError::Full(_)) => Handoff::Overflow,
-        Err(SendError::Closed(_)) => Handoff::Gone,
-    }
-}
+use delivery::Handoff;
 
 /// Requests that may queue for the `ChatServer` (joins, sends of
 /// presence...) before senders wait; events from the writer use `do_send`
@@ -108,46 +97,6 @@ impl ChatServer {
             limits,
             pool,
             metrics,
-        }
-    }
-
-    /// Send a frame to a session.
-    fn deliver(&self, id: SessionId, message: ToSession) -> Handoff {
-        match self.sessions.get(&id) {
-            Some(entry) => handoff(entry.recipient.try_send(message)),
-            None => Handoff::Gone,
-        }
-    }
-
-    /// Queue a room's batch of live events for a member, waking it if it
-    /// was not already woken.
-    fn deliver_events(&self, id: SessionId, room_id: i32, events: &Arc<[LiveEvent]>) -> Handoff {
-        let Some(entry) = self.sessions.get(&id) else {
-            return Handoff::Gone;
-        };
-        let batch = RoomBatch {
-            room_id,
-            events: events.clone(),
-        };
-        match entry.inbox.push(batch) {
-            Ok(true) => handoff(entry.recipient.try_send(ToSession::Events)),
-            Ok(false) => Handoff::Queued,
-            Err(Overflow) => Handoff::Overflow,
-        }
-    }
-
-    /// Drop sessions that could not take a frame, and ask them to close.
-    fn drop_overflowed(&mut self, overflowed: Vec<SessionId>) {
-        for id in overflowed {
-            if let Some(entry) = self.sessions.get(&id) {
-                tracing::warn!(session = id, user = %entry.user_name, "outbound queue overflow; disconnecting");
-                entry.recipient.do_send(ToSession::Close {
-                    code: 1008,
-                    reason: "outbound queue overflow: reconnect and resume",
-                });
-                self.metrics.slow_consumers_dropped.inc();
-            }
-            self.remove_session(id);
         }
     }
 
@@ -419,69 +368,6 @@ impl Handler<Typing> for ChatServer {
     }
 }
 
-impl Handler<Publish> for ChatServer {
-    type Result = ();
-
-    fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
-        let mut unread_changed = Vec::new();
-        // Each room's events of this commit, in commit order, so a member
-        // gets one batch per commit (with N events) instead of N: under load
-        // that divides the hand-offs by the batch size, and the session
-        // writes everything waiting in its inbox with one syscall.
-        let mut by_room: Vec<(i32, Vec<LiveEvent>)> = Vec::new();
-        let mut slot_of: HashMap<i32, usize> = HashMap::new();
-        for event in msg.events {
-            if let Some(waiters) = self.waiters.remove(&event.room_id) {
-                for waiter in waiters {
-                    let _ = waiter.send(());
-                }
-            }
-            if let Some(change) = &event.unread {
-                for (user_id, unread) in self.unread.apply(event.room_id, event.seq, change) {
-                    unread_changed.push((user_id, change.room_name.clone(), unread));
-                }
-            }
-            if !self.rooms.contains_key(&event.room_id) {
-                continue;
-            }
-            let live = LiveEvent {
-                seq: event.seq,
-                frame: event.frame,
-            };
-            let slot = *slot_of.entry(event.room_id).or_insert_with(|| {
-                by_room.push((event.room_id, Vec::new()));
-                by_room.len() - 1
-            });
-            by_room[slot].1.push(live);
-        }
-        let mut overflowed = Vec::new();
-        let mut delivered = 0u64;
-        for (room_id, events) in by_room {
-            let Some(room) = self.rooms.get(&room_id) else {
-                continue;
-            };
-            let events: Arc<[LiveEvent]> = events.into();
-            for &id in &room.sessions {
-                match self.deliver_events(id, room_id, &events) {
-                    Handoff::Queued => delivered += events.len() as u64,
-                    Handoff::Overflow => overflowed.push(id),
-                    Handoff::Gone => {}
-                }
-            }
-        }
-        self.metrics.messages_delivered.inc_by(delivered);
-        self.metrics
-            .fanout_seconds
-            .observe(msg.committed_at.elapsed().as_secs_f64());
-        overflowed.sort_unstable();
-        overflowed.dedup();
-        self.drop_overflowed(overflowed);
-        for (user_id, room, unread) in unread_changed {
-            self.send_unread(user_id, &room, unread);
-        }
-    }
-}
-
 impl Handler<RefreshRooms> for ChatServer {
     type Result = ();
 
@@ -602,124 +488,5 @@ impl Handler<GetOnline> for ChatServer {
                 .map(|(id, room)| (*id, room.user_count()))
                 .collect(),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Instant;
-
-    use super::*;
-    use crate::config::Config;
-
-    /// Stands in for a `WsSession`: counts the room events it takes.
-    struct Member {
-        inbox: Arc<Inbox>,
-        taken: Arc<AtomicUsize>,
-    }
-
-    impl Actor for Member {
-        type Context = Context<Self>;
-    }
-
-    impl Handler<ToSession> for Member {
-        type Result = ();
-
-        fn handle(&mut self, msg: ToSession, _: &mut Self::Context) {
-            if let ToSession::Events = msg {
-                let mut batches = Vec::new();
-                self.inbox.take_into(&mut batches);
-                let events: usize = batches.iter().map(|b| b.events.len()).sum();
-                self.taken.fetch_add(events, Ordering::SeqCst);
-            }
-        }
-    }
-
-    #[derive(Message)]
-    #[rtype(result = "()")]
-    struct Quit;
-
-    impl Handler<Quit> for Member {
-        type Result = ();
-
-        fn handle(&mut self, _: Quit, ctx: &mut Self::Context) {
-            ctx.stop();
-        }
-    }
-
-    async fn member(server: &Addr<ChatServer>, n: i32) -> (Addr<Member>, Arc<AtomicUsize>) {
-        let inbox = Arc::new(Inbox::new(4096));
-        let taken = Arc::new(AtomicUsize::new(0));
-        let addr = Member {
-            inbox: inbox.clone(),
-            taken: taken.clone(),
-        }
-        .start();
-        let session_id = server
-            .send(Connect {
-                session: addr.clone().recipient(),
-                inbox,
-                user_id: n,
-                user_name: format!("member{n}"),
-                token_hash: format!("token{n}"),
-                ip: None,
-            })
-            .await
-            .unwrap()
-            .unwrap();
-        server
-            .send(Join {
-                session_id,
-                room_id: 1,
-                room_name: "general".into(),
-            })
-            .await
-            .unwrap();
-        (addr, taken)
-    }
-
-    #[actix_web::test]
-    async fn a_member_that_has_stopped_is_not_dropped_as_a_slow_consumer() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config::for_tests(dir.path().to_path_buf());
-        db::prepare(&config).unwrap();
-        let metrics = Metrics::new();
-        let limits = ConnectionLimits {
-            per_user: usize::MAX,
-            per_ip: usize::MAX,
-            session_check: Duration::from_secs(3600),
-        };
-        let server =
-            ChatServer::new(limits, db::build_pool(&config).unwrap(), metrics.clone()).start();
-        let (_alive, alive_taken) = member(&server, 1).await;
-        let (gone, _) = member(&server, 2).await;
-        // Stopped, and its Disconnect not sent yet: as when many clients
-        // leave at once and the ChatServer is behind.
-        gone.send(Quit).await.unwrap();
-        while gone.connected() {
-            actix::clock::sleep(Duration::from_millis(5)).await;
-        }
-        server
-            .send(Publish {
-                events: vec![RoomEvent {
-                    room_id: 1,
-                    seq: 1,
-                    frame: "{}".into(),
-                    unread: None,
-                }],
-                committed_at: Instant::now(),
-            })
-            .await
-            .unwrap();
-        while alive_taken.load(Ordering::SeqCst) == 0 {
-            actix::clock::sleep(Duration::from_millis(5)).await;
-        }
-        assert_eq!(metrics.slow_consumers_dropped.get(), 0);
-        assert_eq!(
-            metrics.messages_delivered.get(),
-            1,
-            "counted for the live member only"
-        );
     }
 }
