@@ -281,11 +281,7 @@ mod tests {
     }
 
     fn find(conn: &mut Conn, user_id: i32, q: &str) -> Vec<i32> {
-        find_in(conn, user_id, q, None)
-    }
-
-    fn find_in(conn: &mut Conn, user_id: i32, q: &str, room_id: Option<i32>) -> Vec<i32> {
-        hit_ids(conn, user_id, q, room_id)
+        hit_ids(conn, user_id, q, None)
     }
 
     #[test]
@@ -444,8 +440,8 @@ mod tests {
         let mut db = db();
         let general = post(&mut db.conn, 1, 1, "lunch plans");
         let random = post(&mut db.conn, 2, 1, "lunch plans too");
-        assert_eq!(find_in(&mut db.conn, 1, "lunch", Some(1)), vec![general]);
-        assert_eq!(find_in(&mut db.conn, 1, "lunch", Some(2)), vec![random]);
+        assert_eq!(hit_ids(&mut db.conn, 1, "lunch", Some(1)), vec![general]);
+        assert_eq!(hit_ids(&mut db.conn, 1, "lunch", Some(2)), vec![random]);
     }
 
     /// The room called `name` if `user_id` may read it, through the shared
@@ -474,7 +470,7 @@ mod tests {
         assert_eq!(find(&mut db.conn, 3, "secret"), vec![public]);
         // Even naming the room does not help an outsider.
         assert_eq!(
-            find_in(&mut db.conn, 3, "secret", Some(3)),
+            hit_ids(&mut db.conn, 3, "secret", Some(3)),
             Vec::<i32>::new()
         );
 

@@ -355,16 +355,14 @@ impl Writer {
     }
 }
 
-/// Move the jobs waiting now into `batch` (up to [`MAX_BATCH`]); how many.
-fn take_waiting(rx: &Receiver<Queued>, batch: &mut Vec<WriteJob>) -> usize {
-    let before = batch.len();
+/// Move the jobs waiting now into `batch` (up to [`MAX_BATCH`]).
+fn take_waiting(rx: &Receiver<Queued>, batch: &mut Vec<WriteJob>) {
     while batch.len() < MAX_BATCH {
         match rx.try_recv() {
             Ok(job) => batch.push(*job),
             Err(_) => break,
         }
     }
-    batch.len() - before
 }
 
 /// Senders are sending together (this batch or the last one had more than

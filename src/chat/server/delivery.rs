@@ -41,6 +41,19 @@ impl ChatServer {
         }
     }
 
+    /// Send a frame to each of `ids`; the ones whose queue was full, for
+    /// [`ChatServer::drop_overflowed`].
+    pub(super) fn deliver_each<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a SessionId>,
+        message: &ToSession,
+    ) -> Vec<SessionId> {
+        ids.into_iter()
+            .copied()
+            .filter(|&id| self.deliver(id, message.clone()) == Handoff::Overflow)
+            .collect()
+    }
+
     /// Queue a room's batch of live events for a member, waking it if it
     /// was not already woken.
     fn deliver_events(&self, id: SessionId, room_id: i32, events: &Arc<[LiveEvent]>) -> Handoff {

@@ -105,11 +105,7 @@ impl ChatServer {
         let Some(ids) = self.by_user.get(&user_id) else {
             return;
         };
-        let overflowed: Vec<SessionId> = ids
-            .iter()
-            .copied()
-            .filter(|&id| self.deliver(id, message.clone()) == Handoff::Overflow)
-            .collect();
+        let overflowed = self.deliver_each(ids, &message);
         self.drop_overflowed(overflowed);
     }
 
@@ -139,12 +135,7 @@ impl ChatServer {
             return;
         };
         let frame = room.presence().to_text();
-        let overflowed: Vec<SessionId> = room
-            .sessions
-            .iter()
-            .copied()
-            .filter(|&id| self.deliver(id, ToSession::Frame(frame.clone())) == Handoff::Overflow)
-            .collect();
+        let overflowed = self.deliver_each(&room.sessions, &ToSession::Frame(frame));
         self.drop_overflowed(overflowed);
     }
 
@@ -357,13 +348,11 @@ impl Handler<Typing> for ChatServer {
         }
         .to_text();
         let user_id = entry.user_id;
-        let overflowed: Vec<SessionId> = room
+        let others = room
             .sessions
             .iter()
-            .copied()
-            .filter(|id| self.sessions.get(id).is_some_and(|e| e.user_id != user_id))
-            .filter(|&id| self.deliver(id, ToSession::Frame(frame.clone())) == Handoff::Overflow)
-            .collect();
+            .filter(|id| self.sessions.get(id).is_some_and(|e| e.user_id != user_id));
+        let overflowed = self.deliver_each(others, &ToSession::Frame(frame));
         self.drop_overflowed(overflowed);
     }
 }
@@ -381,10 +370,7 @@ impl Handler<RefreshRooms> for ChatServer {
                 .copied()
                 .collect(),
         };
-        let overflowed: Vec<SessionId> = ids
-            .into_iter()
-            .filter(|&id| self.deliver(id, ToSession::RefreshRooms) == Handoff::Overflow)
-            .collect();
+        let overflowed = self.deliver_each(&ids, &ToSession::RefreshRooms);
         self.drop_overflowed(overflowed);
     }
 }
